@@ -1,0 +1,58 @@
+"""Deterministic test data: the examples each definition declares, with overrides."""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable
+from typing import Any
+
+from workflow import Actor, Engine
+from workflow.views import InstanceView
+
+
+def start_data(engine: Engine, workflow: str, index: int = 0, **overrides: Any) -> dict[str, Any]:
+    definition = engine.catalog.newest(workflow).definition
+    data = copy.deepcopy(definition.start_schema["examples"][index])
+    data.update(overrides)
+    return data
+
+
+def action_data(engine: Engine, workflow: str, state: str, action: str,
+                **overrides: Any) -> dict[str, Any]:
+    definition = engine.catalog.newest(workflow).definition
+    schema = definition.transitions_for(state, action)[0].schema
+    examples = schema.get("examples") or [{}]
+    data = copy.deepcopy(examples[0])
+    data.update(overrides)
+    return data
+
+
+def make_instance(engine: Engine, proposer: Actor, workflow: str, *, index: int = 0,
+                  submit: bool = True, **overrides: Any) -> InstanceView:
+    view = engine.start(workflow, actor=proposer, data=start_data(engine, workflow, index,
+                                                                  **overrides))
+    if submit:
+        view = engine.act(view.id, "submit", actor=proposer)
+    return view
+
+
+def act(engine: Engine, view: InstanceView, action: str, who: Actor, *,
+        comment: str | None = None, **data: Any) -> InstanceView:
+    """Act with the example data of the action, overridden by ``data``."""
+    payload = action_data(engine, view.workflow, view.state, action, **data)
+    return engine.act(view.id, action, actor=who, comment=comment, data=payload,
+                      expected_version=view.version)
+
+
+ActorGetter = Callable[[str], Actor]
+
+EXPERTS = {"smelting": ["expert_smelting_1", "expert_smelting_2", "expert_smelting_3"],
+           "it": ["expert_it_1", "expert_it_2"]}
+
+
+def suggestion_to_committee(engine: Engine, actor: ActorGetter) -> InstanceView:
+    view = make_instance(engine, actor("demo_proposer"), "suggestion")
+    view = act(engine, view, "approve", actor("head_smelting"))
+    for name in EXPERTS["smelting"]:
+        view = act(engine, view, "score", actor(name))
+    return view

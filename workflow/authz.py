@@ -1,0 +1,97 @@
+"""Who may do what: role and scope, ownership, and segregation of duties.
+
+A proposer (and anyone named on the item's team, as its lead or as a payee) never acts on
+a step of their own item; an auditor changes nothing; a step's task is acted on only by
+its assignee or, for a pooled task, by a holder of its role within its scope.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from .actors import Actor
+from .definition import Definition, Transition
+from .errors import Forbidden
+from .store import OPEN, TaskRow
+
+GLOBAL_VIEWERS = frozenset(
+    {"auditor", "sta_admin", "committee_office", "committee_member", "general_manager"}
+)
+
+
+def parties(data: Mapping[str, Any]) -> frozenset[str]:
+    """Usernames named on the item (besides its creator): team, lead, payees."""
+    names: set[str] = set()
+    for key in ("team", "lines"):
+        for member in data.get(key) or []:
+            if isinstance(member, Mapping) and member.get("username"):
+                names.add(str(member["username"]))
+    for key in ("lead", "proposer"):
+        if data.get(key):
+            names.add(str(data[key]))
+    return frozenset(names)
+
+
+def is_party(actor: Actor, created_by: int, data: Mapping[str, Any]) -> bool:
+    return actor.id == created_by or actor.username in parties(data)
+
+
+def holds_task(actor: Actor, task: TaskRow) -> bool:
+    if task.status != OPEN:
+        return False
+    if task.assignee_id is not None:
+        return task.assignee_id == actor.id
+    return actor.holds(task.role, task.scope)
+
+
+def authorize(transition: Transition, actor: Actor, *, created_by: int,
+              data: Mapping[str, Any], tasks: Iterable[TaskRow]) -> TaskRow | None:
+    """The task the actor acts on (None for actions without one); Forbidden otherwise."""
+    if transition.by == "system":
+        if actor.is_system:
+            return None
+        raise Forbidden("system_only", action=transition.action)
+    if actor.is_system or actor.read_only:
+        raise Forbidden("read_only", action=transition.action)
+    if transition.by == "owner":
+        if actor.id != created_by:
+            raise Forbidden("owner_only", action=transition.action)
+        return next((t for t in tasks if t.role == "owner" and t.status == OPEN), None)
+    if is_party(actor, created_by, data):
+        raise Forbidden("own_item", action=transition.action)
+    if transition.by == "anyone":
+        return None
+    for task in tasks:
+        if holds_task(actor, task):
+            return task
+    raise Forbidden("not_assigned", action=transition.action)
+
+
+def permitted(transition: Transition, actor: Actor, *, created_by: int,
+              data: Mapping[str, Any], tasks: Iterable[TaskRow]) -> bool:
+    try:
+        authorize(transition, actor, created_by=created_by, data=data, tasks=tasks)
+    except Forbidden:
+        return False
+    return True
+
+
+def can_view(actor: Actor, definition: Definition, *, created_by: int, data: Mapping[str, Any],
+             task_roles: Iterable[tuple[str, str, int | None]]) -> bool:
+    """Visible to its parties, to global viewers, to the roles its steps name (in scope),
+    and to whoever had or has a task on it."""
+    if actor.is_system or is_party(actor, created_by, data):
+        return True
+    if any(role in GLOBAL_VIEWERS for role, _ in actor.roles):
+        return True
+    for state in definition.states.values():
+        for assignee in state.step.assignees if state.step else ():
+            scope = str(data.get(assignee.scope_from) or "") if assignee.scope_from \
+                else assignee.scope
+            if actor.holds(assignee.role, scope):
+                return True
+    return any(
+        assignee == actor.id or (assignee is None and actor.holds(role, scope))
+        for role, scope, assignee in task_roles
+    )

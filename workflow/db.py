@@ -1,0 +1,95 @@
+"""Connections: SQLite by default (WAL, immediate write locks), PostgreSQL by URL.
+
+A write is one transaction that cannot interleave with another write to the same
+instance: on SQLite every write transaction begins with ``BEGIN IMMEDIATE`` (the whole
+file is the lock, so nobody reads a version another writer is about to change); on
+PostgreSQL the instance row is taken ``FOR UPDATE``. Reads never take write locks.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy.pool import NullPool
+
+from .models import Base
+
+DEFAULT_URL = "sqlite:///innoflow.db"
+BUSY_TIMEOUT_MS = 60_000
+
+
+def database_url() -> str:
+    return os.environ.get("INNOFLOW_DATABASE_URL", DEFAULT_URL)
+
+
+def _sqlite_engine(url: str, *, immediate: bool) -> Engine:
+    engine = create_engine(
+        url,
+        connect_args={"timeout": BUSY_TIMEOUT_MS / 1000, "check_same_thread": False},
+        poolclass=None if ":memory:" not in url else NullPool,
+    )
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None  # we issue BEGIN ourselves
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection: Connection) -> None:
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+    return engine
+
+
+class Database:
+    """Owns the SQLAlchemy engines; every unit of work asks it for a transaction."""
+
+    def __init__(self, url: str | None = None, *, echo: bool = False) -> None:
+        self.url = url or database_url()
+        self.is_sqlite = self.url.startswith("sqlite")
+        if self.is_sqlite:
+            self._ensure_folder()
+            self.writer = _sqlite_engine(self.url, immediate=True)
+            self.reader = _sqlite_engine(self.url, immediate=False)
+        else:
+            self.writer = create_engine(
+                self.url, pool_size=10, max_overflow=60, pool_timeout=60, pool_pre_ping=True,
+                echo=echo,
+            )
+            self.reader = self.writer
+        self.dialect = self.writer.dialect.name
+
+    def _ensure_folder(self) -> None:
+        path = self.url.split("///", 1)[-1]
+        if path and path != ":memory:":
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+
+    @contextmanager
+    def write(self) -> Iterator[Connection]:
+        """One write transaction: committed on success, rolled back on any error."""
+        with self.writer.begin() as conn:
+            yield conn
+
+    @contextmanager
+    def read(self) -> Iterator[Connection]:
+        with self.reader.connect() as conn, conn.begin():
+            yield conn
+
+    def create_all(self) -> None:
+        """For tests and benchmarks; deployments use ``innoflow db upgrade``."""
+        Base.metadata.create_all(self.writer)
+
+    def dispose(self) -> None:
+        self.writer.dispose()
+        if self.reader is not self.writer:
+            self.reader.dispose()

@@ -1,0 +1,641 @@
+"""Definitions: parsed from YAML, checked all at once, then immutable.
+
+A definition is a different thing from the instances that run on it: this module only
+reads files and says what is wrong with them, with file, line and reason.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections import deque
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any
+
+import yaml
+from jsonschema import Draft202012Validator
+
+from . import registry
+from .actors import ROLES
+from .errors import DefinitionError
+from .schema import EMPTY_OBJECT, Validator, expand, schema_problem
+
+MODES = ("owner", "single", "any", "all", "sequential")
+OUTCOMES = ("approve", "reject", "return", "withdraw", "submit", "other")
+BY = ("step", "owner", "anyone", "system")
+RETURNED_FROM = "returned_from"
+_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
+
+
+@dataclass(frozen=True)
+class Problem:
+    file: str
+    line: int
+    reason: str
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}: {self.reason}"
+
+
+@dataclass(frozen=True)
+class Call:
+    """A guard or effect by name, with the parameters the file gave it."""
+
+    name: str
+    params: Mapping[str, Any]
+
+
+@dataclass(frozen=True)
+class Assignee:
+    role: str
+    scope_from: str | None = None
+    scope: str = ""
+
+
+@dataclass(frozen=True)
+class Step:
+    mode: str
+    assignees: tuple[Assignee, ...]
+    deadline_days: int | None
+    form: Mapping[str, Any] | None
+
+
+@dataclass(frozen=True)
+class State:
+    name: str
+    label: Mapping[str, str]
+    final: bool
+    step: Step | None
+    line: int
+
+
+@dataclass(frozen=True)
+class Transition:
+    action: str
+    source: str
+    dest: str
+    outcome: str
+    by: str
+    requires_comment: bool
+    conditions: tuple[Call, ...]
+    unless: tuple[Call, ...]
+    effects: tuple[Call, ...]
+    schema: Mapping[str, Any]
+    merge: bool
+    label: Mapping[str, str]
+    not_by_actors_of: tuple[str, ...]
+    idempotency_key: str | None
+    line: int
+
+
+@dataclass(frozen=True)
+class Timer:
+    state: str
+    after_working_days: int
+    action: str
+    line: int
+
+
+@dataclass(frozen=True)
+class Definition:
+    name: str
+    title: Mapping[str, str]
+    initial: str
+    start_by: str
+    start_schema: Mapping[str, Any]
+    on_start: tuple[Call, ...]
+    states: Mapping[str, State]
+    transitions: tuple[Transition, ...]
+    timers: tuple[Timer, ...]
+    extra: Mapping[str, Any]
+    source: str
+    content_hash: str
+    file: str
+    _by_source: Mapping[tuple[str, str], tuple[Transition, ...]] = field(repr=False)
+    _validators: dict[int, Validator] = field(repr=False, compare=False)
+
+    def transitions_for(self, state: str, action: str) -> tuple[Transition, ...]:
+        return self._by_source.get((state, action), ())
+
+    def actions_from(self, state: str) -> list[str]:
+        seen: dict[str, None] = {}
+        for t in self.transitions:
+            if t.source == state:
+                seen.setdefault(t.action, None)
+        return list(seen)
+
+    def action_names(self) -> list[str]:
+        return list(dict.fromkeys(t.action for t in self.transitions))
+
+    def revision_states(self) -> frozenset[str]:
+        """States whose resubmission goes back to the step that returned the item."""
+        return frozenset(
+            t.source for t in self.transitions if "came_from" in {c.name for c in t.conditions}
+        )
+
+    def validator(self, schema: Mapping[str, Any]) -> Validator:
+        key = id(schema)
+        if key not in self._validators:
+            self._validators[key] = Validator(schema)
+        return self._validators[key]
+
+    def timer_for(self, state: str) -> Timer | None:
+        for timer in self.timers:
+            if timer.state == state:
+                return timer
+        return None
+
+
+# ------------------------------------------------------------------ YAML with line numbers
+
+
+class _Map(dict):  # type: ignore[type-arg]
+    line: int = 0
+    key_lines: dict[str, int]
+
+
+class _Loader(yaml.SafeLoader):
+    pass
+
+
+def _construct_map(loader: _Loader, node: yaml.MappingNode) -> _Map:
+    loader.flatten_mapping(node)
+    result = _Map()
+    result.line = node.start_mark.line + 1
+    result.key_lines = {}
+    for key_node, value_node in node.value:
+        key = loader.construct_object(key_node, deep=True)
+        if key in result:
+            raise yaml.constructor.ConstructorError(
+                None, None, f"duplicated key {key!r}", key_node.start_mark
+            )
+        result[key] = loader.construct_object(value_node, deep=True)
+        result.key_lines[str(key)] = key_node.start_mark.line + 1
+    return result
+
+
+_Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_map)
+
+
+def _line(node: Any, key: str | None = None) -> int:
+    if isinstance(node, _Map):
+        if key is not None and key in node.key_lines:
+            return node.key_lines[key]
+        return node.line
+    return 0
+
+
+def _plain(value: Any) -> Any:
+    """Line-tracking maps become ordinary dicts before anything keeps them."""
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    return value
+
+
+# ------------------------------------------------------------------ parsing and checking
+
+
+class _Checker:
+    def __init__(self, file: str) -> None:
+        self.file = file
+        self.problems: list[Problem] = []
+
+    def add(self, line: int, reason: str) -> None:
+        self.problems.append(Problem(self.file, line, reason))
+
+    def keys(self, node: Any, allowed: set[str], where: str) -> None:
+        if not isinstance(node, dict):
+            return
+        for key in node:
+            if key not in allowed:
+                self.add(_line(node, key), f"{where}: unknown key {key!r}")
+
+    def schema(self, node: Any, line: int, where: str) -> dict[str, Any]:
+        if node is None:
+            return dict(EMPTY_OBJECT)
+        if not isinstance(node, dict):
+            self.add(line, f"{where}: a schema must be a mapping")
+            return dict(EMPTY_OBJECT)
+        expanded = expand(_plain(node))
+        problem = schema_problem(expanded)
+        if problem:
+            self.add(line, f"{where}: not a valid JSON Schema: {problem}")
+            return dict(EMPTY_OBJECT)
+        if expanded.get("type") != "object":
+            self.add(line, f"{where}: the schema must describe an object (type: object)")
+        for example in expanded.get("examples", []):
+            errors = Validator(expanded).errors(example)
+            if errors:
+                self.add(line, f"{where}: an example does not match its schema: {errors}")
+        return expanded
+
+    def calls(self, node: Any, kind: str, where: str) -> tuple[Call, ...]:
+        table = registry.GUARDS if kind == "guard" else registry.EFFECTS
+        if node is None:
+            return ()
+        if not isinstance(node, list):
+            node = [node]
+        calls = []
+        for item in node:
+            line = _line(item)
+            if isinstance(item, str):
+                name, params = item, {}
+            elif isinstance(item, dict) and len(item) == 1:
+                name, params = next(iter(item.items()))
+                params = params or {}
+            else:
+                self.add(line, f"{where}: a {kind} is a name or {{name: {{params}}}}")
+                continue
+            entry = table.get(name)
+            if entry is None or (kind == "guard" and name in registry.INTERNAL_GUARDS):
+                self.add(line, f"{where}: unknown {kind} {name!r}")
+                continue
+            errors = Validator(entry.params).errors(_plain(params))
+            if errors:
+                self.add(line, f"{where}: {kind} {name!r} parameters: {errors}")
+                continue
+            calls.append(Call(name, MappingProxyType(_plain(params))))
+        return tuple(calls)
+
+
+def _label(node: Any, fallback: str) -> Mapping[str, str]:
+    if isinstance(node, dict):
+        return MappingProxyType({str(k): str(v) for k, v in node.items()})
+    if isinstance(node, str):
+        return MappingProxyType({"en": node, "zh": node})
+    return MappingProxyType({"en": fallback.replace("_", " "), "zh": fallback})
+
+
+def _step(check: _Checker, name: str, node: Any) -> Step | None:
+    if node is None:
+        return None
+    where = f"state {name!r} step"
+    if not isinstance(node, dict):
+        check.add(0, f"{where}: must be a mapping")
+        return None
+    check.keys(node, {"mode", "assignees", "deadline_days", "form", "label"}, where)
+    line = _line(node)
+    raw = node.get("assignees")
+    mode = node.get("mode", "owner" if raw == "owner" else "single")
+    if mode not in MODES:
+        check.add(_line(node, "mode"), f"{where}: unknown mode {mode!r} (one of {MODES})")
+    assignees: list[Assignee] = []
+    if raw == "owner":
+        if mode != "owner":
+            check.add(line, f"{where}: assignees 'owner' goes with mode 'owner'")
+    elif not raw:
+        check.add(line, f"{where}: has no role (assignees is empty)")
+    else:
+        for item in raw if isinstance(raw, list) else [raw]:
+            if not isinstance(item, dict) or "role" not in item:
+                check.add(_line(item) or line, f"{where}: an assignee needs a role")
+                continue
+            check.keys(item, {"role", "scope_from", "scope"}, where)
+            if item["role"] not in ROLES:
+                check.add(_line(item, "role"), f"{where}: unknown role {item['role']!r}")
+            assignees.append(
+                Assignee(item["role"], item.get("scope_from"), str(item.get("scope", "")))
+            )
+    if mode == "owner" and raw != "owner":
+        check.add(line, f"{where}: mode 'owner' needs assignees: owner")
+    if mode in ("single", "any", "all") and len(assignees) > 1:
+        check.add(line, f"{where}: mode {mode!r} takes one assignee role; use sequential for more")
+    deadline = node.get("deadline_days")
+    if deadline is not None and (not isinstance(deadline, int) or deadline < 1):
+        check.add(_line(node, "deadline_days"), f"{where}: deadline_days must be a whole number ≥ 1")
+    form = check.schema(node.get("form"), _line(node, "form"), f"{where} form") if "form" in node \
+        else None
+    return Step(mode, tuple(assignees), deadline, MappingProxyType(form) if form else None)
+
+
+def parse(text: str, file: str = "<string>") -> Definition:
+    """Parse and check a definition; raise DefinitionError listing every problem."""
+    check = _Checker(file)
+    try:
+        doc = yaml.load(text, Loader=_Loader)  # noqa: S506 - a SafeLoader subclass
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
+        check.add(mark.line + 1 if mark else 0, f"not valid YAML: {exc}")
+        raise DefinitionError(check.problems) from exc
+    if not isinstance(doc, dict):
+        check.add(1, "a definition is a mapping with name, states and transitions")
+        raise DefinitionError(check.problems)
+    check.keys(
+        doc,
+        {"name", "title", "initial", "start_by", "start_schema", "on_start", "states",
+         "transitions", "timers", "rewards"},
+        "definition",
+    )
+    name = doc.get("name")
+    if not isinstance(name, str) or not _NAME.match(name):
+        check.add(_line(doc, "name"), "name must be snake_case")
+        name = str(name)
+    start_by = doc.get("start_by", "anyone")
+    if start_by not in ("anyone", "spawn"):
+        check.add(_line(doc, "start_by"), "start_by must be 'anyone' or 'spawn'")
+    start_schema = check.schema(doc.get("start_schema"), _line(doc, "start_schema"), "start_schema")
+    on_start = check.calls(doc.get("on_start"), "effect", "on_start")
+
+    states: dict[str, State] = {}
+    raw_states = doc.get("states")
+    if not isinstance(raw_states, dict) or not raw_states:
+        check.add(_line(doc, "states"), "states: at least one state is needed")
+        raw_states = {}
+    for state_name, node in raw_states.items():
+        line = _line(raw_states, state_name)
+        node = node or {}
+        if not _NAME.match(str(state_name)):
+            check.add(line, f"state {state_name!r}: names are snake_case")
+        check.keys(node, {"label", "final", "step"}, f"state {state_name!r}")
+        final = bool(node.get("final", False))
+        step = _step(check, state_name, node.get("step"))
+        if final and step is not None:
+            check.add(line, f"state {state_name!r}: a final state has no step")
+        states[state_name] = State(state_name, _label(node.get("label"), state_name), final, step,
+                                   line)
+
+    initial = doc.get("initial")
+    if initial not in states:
+        check.add(_line(doc, "initial"), f"initial state {initial!r} is not declared")
+
+    transitions = _transitions(check, doc.get("transitions"), states)
+    timers = _timers(check, doc.get("timers"), states, transitions)
+    _check_graph(check, states, transitions, timers, initial)
+
+    if check.problems:
+        raise DefinitionError(check.problems)
+    by_source: dict[tuple[str, str], list[Transition]] = {}
+    for t in transitions:
+        by_source.setdefault((t.source, t.action), []).append(t)
+    return Definition(
+        name=name,
+        title=_label(doc.get("title"), name),
+        initial=str(initial),
+        start_by=start_by,
+        start_schema=MappingProxyType(start_schema),
+        on_start=on_start,
+        states=MappingProxyType(states),
+        transitions=tuple(transitions),
+        timers=tuple(timers),
+        extra=MappingProxyType(_plain({"rewards": doc.get("rewards")})),
+        source=text,
+        content_hash=hashlib.sha256(text.encode()).hexdigest(),
+        file=file,
+        _by_source=MappingProxyType({k: tuple(v) for k, v in by_source.items()}),
+        _validators={},
+    )
+
+
+_TRANSITION_KEYS = {
+    "action", "source", "dest", "return_to", "outcome", "by", "requires_comment", "conditions",
+    "unless", "effects", "schema", "merge", "label", "not_by_actors_of", "idempotency_key",
+}
+
+
+def _transitions(check: _Checker, raw: Any, states: Mapping[str, State]) -> list[Transition]:
+    if not isinstance(raw, list) or not raw:
+        check.add(0, "transitions: at least one transition is needed")
+        return []
+    result: list[Transition] = []
+    seen: dict[tuple[str, str, str, str], int] = {}
+    shape: dict[tuple[str, str], tuple[str, str, int]] = {}
+    for node in raw:
+        line = _line(node)
+        if not isinstance(node, dict):
+            check.add(line, "a transition is a mapping")
+            continue
+        action = node.get("action")
+        where = f"transition {action!r}"
+        check.keys(node, _TRANSITION_KEYS, where)
+        if not isinstance(action, str) or not _NAME.match(action):
+            check.add(line, "a transition needs an action name in snake_case")
+            continue
+        sources = node.get("source")
+        sources = sources if isinstance(sources, list) else [sources]
+        outcome = node.get("outcome", "other")
+        if outcome not in OUTCOMES:
+            check.add(_line(node, "outcome"), f"{where}: outcome must be one of {OUTCOMES}")
+        by = node.get("by", "step")
+        if by not in BY:
+            check.add(_line(node, "by"), f"{where}: by must be one of {BY}")
+        requires_comment = bool(node.get("requires_comment", outcome in ("reject", "return")))
+        if outcome in ("reject", "return") and not requires_comment:
+            check.add(line, f"{where}: a {outcome} always requires a comment")
+        conditions = check.calls(node.get("conditions"), "guard", where)
+        unless = check.calls(node.get("unless"), "guard", where)
+        effects = check.calls(node.get("effects"), "effect", where)
+        schema = check.schema(node.get("schema"), _line(node, "schema"), f"{where} schema") \
+            if "schema" in node else None
+        label = _label(node.get("label"), action)
+        not_by = tuple(node.get("not_by_actors_of") or ())
+        key = node.get("idempotency_key")
+        if key is not None and (schema is None or key not in schema.get("required", [])):
+            check.add(_line(node, "idempotency_key"),
+                      f"{where}: idempotency_key {key!r} must be a required field of the schema")
+
+        destinations: list[tuple[str, tuple[Call, ...]]] = []
+        if "return_to" in node:
+            if outcome != "return":
+                check.add(line, f"{where}: return_to goes with outcome 'return'")
+            targets = node["return_to"] if isinstance(node["return_to"], list) else \
+                [node["return_to"]]
+            for target in targets:
+                destinations.append(
+                    (target, (Call("chosen_target", MappingProxyType({"state": target})),))
+                )
+            if "dest" in node:
+                check.add(line, f"{where}: give dest or return_to, not both")
+        elif node.get("dest") == RETURNED_FROM:
+            destinations.append((RETURNED_FROM, ()))
+        elif "dest" in node:
+            destinations.append((node["dest"], ()))
+        else:
+            check.add(line, f"{where}: needs a dest")
+
+        for source in sources:
+            if source not in states:
+                check.add(_line(node, "source"), f"{where}: source state {source!r} is not declared")
+                continue
+            if states[source].final:
+                check.add(line, f"{where}: leaves the final state {source!r}")
+            if by == "step" and states[source].step is None:
+                check.add(line, f"{where}: by 'step' from {source!r}, which has no step")
+            previous = shape.get((source, action))
+            if previous and previous[:2] != (outcome, by):
+                check.add(line, f"{where}: from {source!r} it is declared twice with a different "
+                          f"outcome or actor (first at line {previous[2]})")
+            shape.setdefault((source, action), (outcome, by, line))
+            for dest, extra in destinations:
+                if dest != RETURNED_FROM and dest not in states:
+                    check.add(_line(node, "dest") or line,
+                              f"{where}: destination state {dest!r} is not declared")
+                    continue
+                signature = (source, action, dest if extra else "",
+                             repr((conditions, unless)))
+                if signature in seen:
+                    check.add(line, f"{where}: duplicated from {source!r} (also at line "
+                              f"{seen[signature]})")
+                    continue
+                seen[signature] = line
+                result.append(
+                    Transition(
+                        action=action,
+                        source=source,
+                        dest=dest,
+                        outcome=outcome,
+                        by=by,
+                        requires_comment=requires_comment,
+                        conditions=extra + conditions,
+                        unless=unless,
+                        effects=effects,
+                        schema=MappingProxyType(schema if schema is not None else {}),
+                        merge=bool(node.get("merge", True)),
+                        label=label,
+                        not_by_actors_of=not_by,
+                        idempotency_key=key,
+                        line=line,
+                    )
+                )
+    result = _expand_returned_from(check, result, states)
+    _check_forms(check, result, states)
+    return result
+
+
+def _expand_returned_from(
+    check: _Checker, transitions: list[Transition], states: Mapping[str, State]
+) -> list[Transition]:
+    """``dest: returned_from`` becomes one guarded transition per step that can return here."""
+    expanded: list[Transition] = []
+    for t in transitions:
+        if t.dest != RETURNED_FROM:
+            expanded.append(t)
+            continue
+        origins = [r.source for r in transitions if r.outcome == "return" and r.dest == t.source]
+        if not origins:
+            check.add(t.line, f"transition {t.action!r}: dest returned_from, but nothing returns "
+                      f"to {t.source!r}")
+        for origin in dict.fromkeys(origins):
+            guard = Call("came_from", MappingProxyType({"state": origin}))
+            expanded.append(
+                Transition(**{**t.__dict__, "dest": origin, "conditions": (guard, *t.conditions)})
+            )
+    return expanded
+
+
+def _check_forms(check: _Checker, transitions: list[Transition], states: Mapping[str, State]
+                 ) -> None:
+    """An approval without its own schema takes the step's form."""
+    for i, t in enumerate(transitions):
+        step = states[t.source].step
+        if not t.schema and step is not None and step.form is not None and t.outcome == "approve":
+            transitions[i] = Transition(**{**t.__dict__, "schema": step.form})
+        elif not t.schema:
+            transitions[i] = Transition(**{**t.__dict__, "schema": MappingProxyType(
+                dict(EMPTY_OBJECT))})
+        if t.outcome == "return" and transitions[i].schema.get("properties", {}).get("to_state"):
+            check.add(t.line, f"transition {t.action!r}: 'to_state' is reserved for return_to")
+
+
+def _timers(check: _Checker, raw: Any, states: Mapping[str, State],
+            transitions: list[Transition]) -> list[Timer]:
+    timers: list[Timer] = []
+    for node in raw or []:
+        line = _line(node)
+        if not isinstance(node, dict):
+            check.add(line, "a timer is a mapping")
+            continue
+        check.keys(node, {"state", "after_working_days", "action"}, "timer")
+        state, days, action = node.get("state"), node.get("after_working_days"), node.get("action")
+        if state not in states:
+            check.add(line, f"timer: state {state!r} is not declared")
+            continue
+        if not isinstance(days, int) or days < 1:
+            check.add(line, "timer: after_working_days must be a whole number ≥ 1")
+        matching = [t for t in transitions if t.source == state and t.action == action]
+        if not matching:
+            check.add(line, f"timer: no transition {action!r} from {state!r}")
+        elif any(t.by != "system" for t in matching):
+            check.add(line, f"timer: transition {action!r} must be by: system")
+        if any(t.state == state for t in timers):
+            check.add(line, f"timer: {state!r} already has a timer")
+        timers.append(Timer(state, int(days or 1), str(action), line))
+    for t in transitions:
+        if t.by == "system" and not any(tm.state == t.source and tm.action == t.action
+                                        for tm in timers):
+            check.add(t.line, f"transition {t.action!r}: by system, but no timer fires it")
+    return timers
+
+
+def _check_graph(check: _Checker, states: Mapping[str, State], transitions: list[Transition],
+                 timers: list[Timer], initial: Any) -> None:
+    outgoing: dict[str, set[str]] = {name: set() for name in states}
+    for t in transitions:
+        outgoing[t.source].add(t.dest)
+    for name, state in states.items():
+        if not state.final and not outgoing[name]:
+            check.add(state.line, f"state {name!r} is not final and has no way out")
+        if not state.final and state.step is None and not any(
+            t.source == name and t.by in ("anyone", "owner", "system") for t in transitions
+        ):
+            check.add(state.line, f"state {name!r} has no step, so nobody can act in it")
+    if initial not in states:
+        return
+    reached = {initial}
+    queue = deque([initial])
+    while queue:
+        for nxt in outgoing[queue.popleft()]:
+            if nxt not in reached:
+                reached.add(nxt)
+                queue.append(nxt)
+    for name, state in states.items():
+        if name not in reached:
+            check.add(state.line, f"state {name!r} is unreachable from {initial!r}")
+
+
+# ------------------------------------------------------------------ files
+
+
+def default_folder() -> Path:
+    """The definitions shipped with the package (the top-level ``definitions/`` folder)."""
+    import definitions
+
+    return Path(next(iter(definitions.__path__)))
+
+
+def files_in(folder: Path) -> list[Path]:
+    return sorted(p for p in folder.glob("*.yaml") if not p.name.startswith("_"))
+
+
+def load_folder(folder: Path) -> tuple[list[Definition], list[Problem]]:
+    """Every definition in ``folder`` and every problem found, all at once."""
+    found: list[Definition] = []
+    problems: list[Problem] = []
+    names: dict[str, str] = {}
+    for path in files_in(folder):
+        try:
+            definition = parse(path.read_text(encoding="utf-8"), file=path.name)
+        except DefinitionError as exc:
+            problems.extend(exc.problems)
+            continue
+        if definition.name in names:
+            problems.append(Problem(path.name, 1, f"name {definition.name!r} is already used by "
+                                    f"{names[definition.name]}"))
+            continue
+        names[definition.name] = path.name
+        found.append(definition)
+    return found, problems
+
+
+def iter_schemas(definition: Definition) -> Iterator[tuple[str, Mapping[str, Any]]]:
+    yield "start", definition.start_schema
+    for t in definition.transitions:
+        yield f"{t.source}.{t.action}", t.schema
+
+
+def check_validator(schema: Mapping[str, Any]) -> Draft202012Validator:
+    return Draft202012Validator(schema)

@@ -1,0 +1,72 @@
+"""A demo organisation: departments, fields and one user per role, all with password ``demo``."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import Connection, select
+
+from . import org
+
+DEPARTMENTS = [
+    ("smelting", "电解铝厂", "Smelting plant"),
+    ("alumina", "氧化铝厂", "Alumina plant"),
+    ("power", "动力厂", "Power plant"),
+    ("maintenance", "检修中心", "Maintenance centre"),
+    ("sta_office", "科技管理部", "S&T management department"),
+    ("finance_dept", "财务部", "Finance department"),
+]
+
+FIELDS = [
+    ("smelting", "冶炼", "Smelting"),
+    ("equipment", "设备", "Equipment"),
+    ("safety_environment", "安全环保", "Safety and environment"),
+    ("it", "信息化", "IT"),
+    ("management", "管理", "Management"),
+]
+
+USERS: list[tuple[str, str, str, list[str]]] = [
+    ("demo_proposer", "王工 Wang", "smelting", []),
+    ("demo_colleague", "李工 Li", "smelting", []),
+    ("power_engineer", "赵工 Zhao", "power", []),
+    ("head_smelting", "张主任 Zhang", "smelting", ["dept_head@smelting"]),
+    ("head_power", "陈主任 Chen", "power", ["dept_head@power"]),
+    ("expert_smelting_1", "刘专家 Liu", "alumina", ["expert@smelting"]),
+    ("expert_smelting_2", "孙专家 Sun", "maintenance", ["expert@smelting"]),
+    ("expert_smelting_3", "周专家 Zhou", "power", ["expert@smelting"]),
+    ("expert_it_1", "吴专家 Wu", "maintenance", ["expert@it"]),
+    ("expert_it_2", "郑专家 Zheng", "alumina", ["expert@it"]),
+    ("chair_smelting", "冯主任委员 Feng", "alumina", ["subcommittee_chair@smelting"]),
+    ("chair_it", "何主任委员 He", "maintenance", ["subcommittee_chair@it"]),
+    ("committee_office", "委员会办公室 Office", "sta_office", ["committee_office"]),
+    ("committee_member", "许委员 Xu", "alumina", ["committee_member"]),
+    ("sta_admin", "科技管理部 Admin", "sta_office", ["sta_admin"]),
+    ("finance", "财务 Qian", "finance_dept", ["finance"]),
+    ("finance_2", "财务 Jiang", "finance_dept", ["finance"]),
+    ("general_manager", "总经理 Han", "sta_office", ["general_manager"]),
+    ("auditor", "审计 Yang", "finance_dept", ["auditor"]),
+]
+
+PASSWORD = "demo"
+
+
+def load(conn: Connection, *, now: datetime, password: str | None = PASSWORD
+         ) -> list[org.UserInfo]:
+    """Create the demo organisation; what already exists is left as it is.
+
+    ``password=None`` leaves the users without one (tests skip the deliberate hashing cost).
+    """
+    known = set(conn.execute(select(org.DEPARTMENTS.c.code)).scalars())
+    for code, zh, en in DEPARTMENTS:
+        if code not in known:
+            org.add_department(conn, code=code, name_zh=zh, name_en=en)
+    known = set(conn.execute(select(org.FIELDS.c.code)).scalars())
+    for code, zh, en in FIELDS:
+        if code not in known:
+            org.add_field(conn, code=code, name_zh=zh, name_en=en)
+    existing = set(conn.execute(select(org.USERS.c.username)).scalars())
+    for username, name, department, roles in USERS:
+        if username not in existing:
+            org.add_user(conn, username=username, name=name, department=department,
+                         roles=roles, password=password, now=now)
+    return org.list_users(conn)

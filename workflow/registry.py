@@ -1,0 +1,284 @@
+"""The named guards and effects a definition may use, each with the schema of its parameters.
+
+A definition refers to these by name only; there is no eval, import path or reflection.
+A deployment may add its own with :func:`guard` and :func:`effect` before loading.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from decimal import ROUND_DOWN, Decimal
+from statistics import mean
+from typing import Any
+
+from .context import ActionContext, LinkRequest, SpawnRequest
+from .errors import ValidationFailed
+from .money import CENT, format_money, parse_money
+
+MONEY = {"type": "string", "pattern": r"^-?[0-9]+(\.[0-9]{1,2})?$"}
+FIELD = {"type": "string", "minLength": 1}
+
+
+@dataclass(frozen=True)
+class Entry:
+    name: str
+    func: Callable[..., Any]
+    params: Mapping[str, Any]
+
+
+GUARDS: dict[str, Entry] = {}
+EFFECTS: dict[str, Entry] = {}
+
+
+def _params(properties: Mapping[str, Any], required: list[str] | None = None) -> dict[str, Any]:
+    return {
+        "type": "object",
+        "properties": dict(properties),
+        "required": list(required if required is not None else properties),
+        "additionalProperties": False,
+    }
+
+
+def guard(name: str, properties: Mapping[str, Any], required: list[str] | None = None):
+    def register(func: Callable[..., bool]) -> Callable[..., bool]:
+        GUARDS[name] = Entry(name, func, _params(properties, required))
+        return func
+
+    return register
+
+
+def effect(name: str, properties: Mapping[str, Any], required: list[str] | None = None):
+    def register(func: Callable[..., None]) -> Callable[..., None]:
+        EFFECTS[name] = Entry(name, func, _params(properties, required))
+        return func
+
+    return register
+
+
+# ---------------------------------------------------------------- guards
+
+
+def _amount(ctx: ActionContext, field: str) -> Decimal | None:
+    value = ctx.data.get(field)
+    if value is None:
+        return None
+    return parse_money(value)
+
+
+@guard("amount_above", {"field": FIELD, "limit": MONEY})
+def amount_above(ctx: ActionContext, *, field: str, limit: str) -> bool:
+    amount = _amount(ctx, field)
+    return amount is not None and amount > Decimal(limit)
+
+
+@guard("amount_at_most", {"field": FIELD, "limit": MONEY})
+def amount_at_most(ctx: ActionContext, *, field: str, limit: str) -> bool:
+    amount = _amount(ctx, field)
+    return amount is not None and amount <= Decimal(limit)
+
+
+@guard("field_equals", {"field": FIELD, "value": {}})
+def field_equals(ctx: ActionContext, *, field: str, value: Any) -> bool:
+    return bool(ctx.data.get(field) == value)
+
+
+@guard("field_in", {"field": FIELD, "values": {"type": "array", "minItems": 1}})
+def field_in(ctx: ActionContext, *, field: str, values: list[Any]) -> bool:
+    return ctx.data.get(field) in values
+
+
+@guard("number_at_least", {"field": FIELD, "min": {"type": "number"}})
+def number_at_least(ctx: ActionContext, *, field: str, min: float) -> bool:
+    value = ctx.data.get(field)
+    return isinstance(value, int | float) and value >= min
+
+
+@guard("not_yet_approved", {})
+def not_yet_approved(ctx: ActionContext) -> bool:
+    return not ctx.first_approved
+
+
+@guard("came_from", {"state": FIELD})
+def came_from(ctx: ActionContext, *, state: str) -> bool:
+    """Generated for ``dest: returned_from``: resubmission goes back where it was returned."""
+    return ctx.returned_from == state
+
+
+@guard("chosen_target", {"state": FIELD})
+def chosen_target(ctx: ActionContext, *, state: str) -> bool:
+    """Generated for ``return_to``: the step the actor chose to return to."""
+    return ctx.target == state
+
+
+INTERNAL_GUARDS = frozenset({"came_from", "chosen_target"})
+
+
+# ---------------------------------------------------------------- effects
+
+
+@effect("set_fields", {"values": {"type": "object", "minProperties": 1}})
+def set_fields(ctx: ActionContext, *, values: Mapping[str, Any]) -> None:
+    for key, value in values.items():
+        ctx.set(key, value)
+
+
+@effect(
+    "aggregate_scores",
+    {
+        "criteria": {"type": "array", "items": FIELD, "minItems": 1},
+        "into": FIELD,
+        "method": {"enum": ["mean", "trimmed_mean"]},
+    },
+    required=["criteria", "into"],
+)
+def aggregate_scores(
+    ctx: ActionContext, *, criteria: list[str], into: str, method: str = "mean"
+) -> None:
+    """The mean (or trimmed mean) over experts of each expert's mean criterion score."""
+    per_expert = [
+        mean(Decimal(str(scores[c])) for c in criteria)
+        for scores in ctx.task_data
+        if all(c in scores for c in criteria)
+    ]
+    if not per_expert:
+        return
+    if method == "trimmed_mean" and len(per_expert) > 2:
+        per_expert = sorted(per_expert)[1:-1]
+    ctx.set(into, float(mean(per_expert).quantize(CENT)))
+
+
+def split_by_shares(amount: Decimal, shares: list[tuple[str, Decimal]]) -> list[dict[str, str]]:
+    """Split ``amount`` by percentage shares; the rounding remainder goes to the first person."""
+    lines = [
+        {"username": who, "share": str(share), "amount": (amount * share / 100).quantize(
+            CENT, rounding=ROUND_DOWN)}
+        for who, share in shares
+    ]
+    remainder = amount - sum((line["amount"] for line in lines), Decimal(0))
+    lines[0]["amount"] += remainder
+    return [{**line, "amount": format_money(line["amount"])} for line in lines]
+
+
+def team_shares(ctx: ActionContext, owner: str) -> list[tuple[str, Decimal]]:
+    team = ctx.data.get("team") or []
+    shares = [(m["username"], Decimal(str(m.get("share", 0)))) for m in team if m.get("username")]
+    if not shares or sum(s for _, s in shares) != 100:
+        return [(owner, Decimal(100))]
+    return shares
+
+
+@effect(
+    "spawn_payout",
+    {
+        "amount_field": FIELD,
+        "grade_field": FIELD,
+        "grade_table": {"type": "object", "additionalProperties": MONEY},
+    },
+    required=[],
+)
+def spawn_payout(
+    ctx: ActionContext,
+    *,
+    amount_field: str | None = None,
+    grade_field: str | None = None,
+    grade_table: Mapping[str, str] | None = None,
+) -> None:
+    """Start a payout for the reward decided here, split among the team by shares."""
+    if amount_field:
+        amount = parse_money(ctx.data[amount_field])
+    elif grade_field and grade_table is not None:
+        amount = Decimal(grade_table.get(str(ctx.data.get(grade_field)), "0"))
+    else:
+        raise ValueError("spawn_payout needs amount_field or grade_field with grade_table")
+    if amount <= 0:
+        return
+    owner = str(ctx.data.get("proposer") or ctx.data.get("lead") or "")
+    lines = split_by_shares(amount, team_shares(ctx, owner))
+    ctx.set("reward_amount", format_money(amount))
+    ctx.spawns.append(
+        SpawnRequest(
+            workflow="payout",
+            link_kind="payout",
+            data={
+                "title": str(ctx.data.get("title", "")),
+                "source_id": ctx.instance_id,
+                "source_workflow": ctx.workflow,
+                "department": ctx.data.get("department"),
+                "year": ctx.now.year,
+                "amount": format_money(amount),
+                "lines": lines,
+            },
+        )
+    )
+
+
+@effect(
+    "link_parent",
+    {
+        "field": FIELD,
+        "workflow": FIELD,
+        "states": {"type": "array", "items": FIELD, "minItems": 1},
+        "kind": FIELD,
+        "copy": {"type": "array", "items": FIELD},
+        "owner_only": {"type": "boolean"},
+    },
+    required=["field", "workflow", "states", "kind"],
+)
+def link_parent(
+    ctx: ActionContext,
+    *,
+    field: str,
+    workflow: str,
+    states: list[str],
+    kind: str,
+    copy: list[str] | None = None,
+    owner_only: bool = False,
+) -> None:
+    """Tie a new instance to the one it belongs to (an acceptance to its project)."""
+    raw = ctx.data.get(field)
+    if raw is None:
+        return
+    parent = ctx.lookup(int(raw)) if isinstance(raw, int) else None
+    if parent is None or parent.workflow != workflow:
+        raise ValidationFailed("not_found", fields={field: f"no {workflow} with this id"})
+    if parent.state not in states:
+        raise ValidationFailed(
+            "wrong_state", fields={field: f"the {workflow} must be {' or '.join(states)}"}
+        )
+    if owner_only and parent.created_by != ctx.actor.username:
+        raise ValidationFailed("not_owner", fields={field: f"only the {workflow}'s owner may"})
+    for key in copy or []:
+        if key in parent.data and key not in ctx.data:
+            ctx.set(key, parent.data[key])
+    ctx.links.append(LinkRequest(target_id=parent.id, kind=kind))
+
+
+@effect(
+    "check_sum",
+    {"items": FIELD, "amount": FIELD, "total": FIELD},
+)
+def check_sum(ctx: ActionContext, *, items: str, amount: str, total: str) -> None:
+    """Refuse data whose line amounts do not add up to the declared total."""
+    lines = ctx.data.get(items) or []
+    declared = parse_money(ctx.data.get(total, "0"))
+    computed = sum((parse_money(line[amount]) for line in lines), Decimal(0))
+    if computed != declared:
+        raise ValidationFailed(
+            "sum_mismatch",
+            fields={total: f"must equal the sum of {items} ({format_money(computed)})"},
+        )
+
+
+@effect("check_shares", {"field": FIELD})
+def check_shares(ctx: ActionContext, *, field: str) -> None:
+    """Refuse a team whose declared shares do not add up to 100%."""
+    team = ctx.data.get(field) or []
+    if not team:
+        return
+    total = sum((Decimal(str(m.get("share", 0))) for m in team), Decimal(0))
+    if total != 100:
+        raise ValidationFailed("shares_total", fields={field: f"shares add up to {total}, not 100"})
+    names = [m.get("username") for m in team]
+    if len(set(names)) != len(names):
+        raise ValidationFailed("duplicate_member", fields={field: "a person is listed twice"})
