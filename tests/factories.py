@@ -56,3 +56,25 @@ def suggestion_to_committee(engine: Engine, actor: ActorGetter) -> InstanceView:
     for name in EXPERTS["smelting"]:
         view = act(engine, view, "score", actor(name))
     return view
+
+
+def make_user(engine: Engine, username: str, *roles: str, department: str = "alumina") -> Actor:
+    """Add a user with the given roles (``expert@smelting`` …) and return their Actor."""
+    from workflow import org
+
+    with engine.db.write() as conn:
+        org.add_user(conn, username=username, department=department, roles=roles,
+                     now=engine.clock.now())
+        return org.actor_by_username(conn, username)
+
+
+def outbox(engine: Engine, key: str | None = None) -> list[dict[str, Any]]:
+    from sqlalchemy import select
+
+    from workflow.store import OUTBOX
+
+    with engine.db.read() as conn:
+        stmt = select(OUTBOX).order_by(OUTBOX.c.id)
+        if key:
+            stmt = stmt.where(OUTBOX.c.key == key)
+        return [dict(r) for r in conn.execute(stmt).mappings()]

@@ -62,9 +62,14 @@ def _check_chain(instance_id: int, head: str, count: int,
             return BrokenLink(instance_id, event["seq"], "its content does not match its hash")
         previous = event["hash"]
         expected_seq += 1
-    if expected_seq - 1 != count or previous != head:
+    last = expected_seq - 1
+    if last > count:
+        return BrokenLink(instance_id, count + 1, "not recorded by the instance")
+    if last < count:
         return BrokenLink(instance_id, expected_seq,
                           "missing; the instance records a later newest event")
+    if previous != head:
+        return BrokenLink(instance_id, last, "is not the newest event the instance records")
     return None
 
 

@@ -11,6 +11,8 @@ import re
 from collections import deque
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
+from decimal import Decimal
+from fractions import Fraction
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
@@ -23,7 +25,10 @@ from .actors import ROLES
 from .errors import DefinitionError
 from .schema import EMPTY_OBJECT, Validator, expand, schema_problem
 
-MODES = ("owner", "single", "any", "all", "sequential")
+MODES = ("owner", "single", "any", "all", "sequential", "quorum")
+HABITS = ("transfer", "claim", "release", "add_signer", "remove_signer", "copy", "urge")
+"""Built-in actions of every step (转交, 认领, 退回池, 加签, 减签, 抄送, 催办); reserved names."""
+DEFAULT_HABITS = frozenset({"transfer", "claim", "release", "copy", "urge"})
 OUTCOMES = ("approve", "reject", "return", "withdraw", "submit", "other")
 BY = ("step", "owner", "anyone", "system")
 RETURNED_FROM = "returned_from"
@@ -56,11 +61,48 @@ class Assignee:
 
 
 @dataclass(frozen=True)
+class Criterion:
+    name: str
+    weight: str
+    min: int
+    max: int
+
+
+@dataclass(frozen=True)
+class Scoring:
+    """Expert scoring: each assigned expert scores every criterion; blind until all have."""
+
+    criteria: tuple[Criterion, ...]
+    aggregate: str
+    into: str
+    spread_limit: float | None
+
+
+@dataclass(frozen=True)
+class Vote:
+    """A committee vote: options from highest to lowest (the last means "not awarded");
+    an option wins when the votes for it or a higher one reach its threshold."""
+
+    options: tuple[str, ...]
+    thresholds: Mapping[str, str]
+    quorum: str
+    into: str
+
+
+@dataclass(frozen=True)
 class Step:
     mode: str
     assignees: tuple[Assignee, ...]
     deadline_days: int | None
     form: Mapping[str, Any] | None
+    allow: frozenset[str] = DEFAULT_HABITS
+    quorum: int | None = None
+    experts: int | None = None
+    recuse_department: bool = False
+    scoring: Scoring | None = None
+    vote: Vote | None = None
+    copy_to: tuple[Assignee, ...] = ()
+    reminders: Reminders | None = None
 
 
 @dataclass(frozen=True)
@@ -177,7 +219,18 @@ def _construct_map(loader: _Loader, node: yaml.MappingNode) -> _Map:
     return result
 
 
+class _Seq(list):  # type: ignore[type-arg]
+    item_lines: list[int]
+
+
+def _construct_seq(loader: _Loader, node: yaml.SequenceNode) -> _Seq:
+    result = _Seq(loader.construct_object(child, deep=True) for child in node.value)
+    result.item_lines = [child.start_mark.line + 1 for child in node.value]
+    return result
+
+
 _Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_map)
+_Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_SEQUENCE_TAG, _construct_seq)
 
 
 def _line(node: Any, key: str | None = None) -> int:
@@ -241,8 +294,8 @@ class _Checker:
         if not isinstance(node, list):
             node = [node]
         calls = []
-        for item in node:
-            line = _line(item)
+        for index, item in enumerate(node):
+            line = _line(item) or (node.item_lines[index] if isinstance(node, _Seq) else 0)
             if isinstance(item, str):
                 name, params = item, {}
             elif isinstance(item, dict) and len(item) == 1:
@@ -271,6 +324,118 @@ def _label(node: Any, fallback: str) -> Mapping[str, str]:
     return MappingProxyType({"en": fallback.replace("_", " "), "zh": fallback})
 
 
+def _assignees(check: _Checker, raw: Any, line: int, where: str) -> list[Assignee]:
+    found: list[Assignee] = []
+    for item in raw if isinstance(raw, list) else [raw]:
+        if not isinstance(item, dict) or "role" not in item:
+            check.add(_line(item) or line, f"{where}: an assignee needs a role")
+            continue
+        check.keys(item, {"role", "scope_from", "scope"}, where)
+        if item["role"] not in ROLES:
+            check.add(_line(item, "role"), f"{where}: unknown role {item['role']!r}")
+        found.append(Assignee(item["role"], item.get("scope_from"), str(item.get("scope", ""))))
+    return found
+
+
+def _fraction(text: Any) -> bool:
+    try:
+        value = Fraction(str(text))
+    except (ValueError, ZeroDivisionError):
+        return False
+    return 0 < value <= 1
+
+
+def _scoring(check: _Checker, node: Any, where: str) -> Scoring | None:
+    if node is None:
+        return None
+    where = f"{where} scoring"
+    if not isinstance(node, dict):
+        check.add(0, f"{where}: must be a mapping")
+        return None
+    check.keys(node, {"criteria", "aggregate", "into", "spread_limit"}, where)
+    criteria = []
+    for item in node.get("criteria") or []:
+        if not isinstance(item, dict) or not _NAME.match(str(item.get("name", ""))):
+            check.add(_line(item) or _line(node), f"{where}: a criterion needs a snake_case name")
+            continue
+        check.keys(item, {"name", "weight", "min", "max"}, where)
+        low, high = item.get("min", 0), item.get("max", 100)
+        if not (isinstance(low, int) and isinstance(high, int) and low < high):
+            check.add(_line(item), f"{where}: criterion {item['name']!r}: min < max, integers")
+        try:
+            weight = Decimal(str(item.get("weight", "1")))
+        except ArithmeticError:
+            weight = Decimal(0)
+        if weight <= 0:
+            check.add(_line(item), f"{where}: criterion {item['name']!r}: weight must be > 0")
+        criteria.append(Criterion(item["name"], str(weight), int(low), int(high)))
+    if not criteria:
+        check.add(_line(node), f"{where}: at least one criterion")
+    aggregate = node.get("aggregate", "mean")
+    if aggregate not in ("mean", "trimmed_mean"):
+        check.add(_line(node, "aggregate"), f"{where}: aggregate is mean or trimmed_mean")
+    into = node.get("into", "expert_score")
+    spread = node.get("spread_limit")
+    if spread is not None and not isinstance(spread, int | float):
+        check.add(_line(node, "spread_limit"), f"{where}: spread_limit is a number")
+    return Scoring(tuple(criteria), aggregate, str(into), spread)
+
+
+def _vote(check: _Checker, node: Any, where: str) -> Vote | None:
+    if node is None:
+        return None
+    where = f"{where} vote"
+    if not isinstance(node, dict):
+        check.add(0, f"{where}: must be a mapping")
+        return None
+    check.keys(node, {"options", "thresholds", "quorum", "into"}, where)
+    options = [str(o) for o in node.get("options") or []]
+    if len(options) < 2:
+        check.add(_line(node), f"{where}: at least two options, highest first, last = none")
+    thresholds = {str(k): str(v) for k, v in (node.get("thresholds") or {}).items()}
+    for option in options[:-1]:
+        if option not in thresholds:
+            check.add(_line(node, "thresholds"), f"{where}: no threshold for {option!r}")
+    for option, value in thresholds.items():
+        if option not in options[:-1]:
+            check.add(_line(node, "thresholds"), f"{where}: threshold for unknown {option!r}")
+        elif not _fraction(value):
+            check.add(_line(node, "thresholds"), f"{where}: {option}: a fraction like 2/3")
+    quorum = str(node.get("quorum", "1/2"))
+    if not _fraction(quorum):
+        check.add(_line(node, "quorum"), f"{where}: quorum is a fraction like 2/3")
+    return Vote(tuple(options), MappingProxyType(thresholds), quorum,
+                str(node.get("into", "grade")))
+
+
+def _generated_form(scoring: Scoring | None, vote: Vote | None) -> dict[str, Any] | None:
+    if scoring is not None:
+        return {
+            "type": "object",
+            "additionalProperties": False,
+            "required": [c.name for c in scoring.criteria],
+            "properties": {
+                **{c.name: {"type": "integer", "minimum": c.min, "maximum": c.max}
+                   for c in scoring.criteria},
+                "remark": {"type": "string", "maxLength": 2000},
+            },
+            "examples": [{c.name: (c.min + c.max * 4) // 5 for c in scoring.criteria}],
+        }
+    if vote is not None:
+        return {
+            "type": "object",
+            "additionalProperties": False,
+            "required": ["choice"],
+            "properties": {"choice": {"enum": list(vote.options)}},
+            "examples": [{"choice": vote.options[len(vote.options) // 2]}],
+        }
+    return None
+
+
+_STEP_KEYS = {"reminders", "mode", "assignees", "deadline_days", "form", "label", "allow", "quorum",
+              "experts", "recuse_department", "scoring", "vote", "copy_to"}
+
+
 def _step(check: _Checker, name: str, node: Any) -> Step | None:
     if node is None:
         return None
@@ -278,7 +443,7 @@ def _step(check: _Checker, name: str, node: Any) -> Step | None:
     if not isinstance(node, dict):
         check.add(0, f"{where}: must be a mapping")
         return None
-    check.keys(node, {"mode", "assignees", "deadline_days", "form", "label"}, where)
+    check.keys(node, _STEP_KEYS, where)
     line = _line(node)
     raw = node.get("assignees")
     mode = node.get("mode", "owner" if raw == "owner" else "single")
@@ -291,33 +456,72 @@ def _step(check: _Checker, name: str, node: Any) -> Step | None:
     elif not raw:
         check.add(line, f"{where}: has no role (assignees is empty)")
     else:
-        for item in raw if isinstance(raw, list) else [raw]:
-            if not isinstance(item, dict) or "role" not in item:
-                check.add(_line(item) or line, f"{where}: an assignee needs a role")
-                continue
-            check.keys(item, {"role", "scope_from", "scope"}, where)
-            if item["role"] not in ROLES:
-                check.add(_line(item, "role"), f"{where}: unknown role {item['role']!r}")
-            assignees.append(
-                Assignee(item["role"], item.get("scope_from"), str(item.get("scope", "")))
-            )
+        assignees = _assignees(check, raw, line, where)
     if mode == "owner" and raw != "owner":
         check.add(line, f"{where}: mode 'owner' needs assignees: owner")
-    if mode in ("single", "any", "all") and len(assignees) > 1:
+    if mode in ("single", "any", "all", "quorum") and len(assignees) > 1:
         check.add(line, f"{where}: mode {mode!r} takes one assignee role; use sequential for more")
     deadline = node.get("deadline_days")
     if deadline is not None and (not isinstance(deadline, int) or deadline < 1):
-        check.add(_line(node, "deadline_days"), f"{where}: deadline_days must be a whole number ≥ 1")
-    form = check.schema(node.get("form"), _line(node, "form"), f"{where} form") if "form" in node \
-        else None
-    return Step(mode, tuple(assignees), deadline, MappingProxyType(form) if form else None)
+        check.add(_line(node, "deadline_days"),
+                  f"{where}: deadline_days must be a whole number ≥ 1")
+    quorum = node.get("quorum")
+    if mode == "quorum" and (not isinstance(quorum, int) or quorum < 1):
+        check.add(_line(node, "mode"), f"{where}: mode quorum needs quorum: M (M of N)")
+    elif mode != "quorum" and quorum is not None:
+        check.add(_line(node, "quorum"), f"{where}: quorum goes with mode quorum")
+    experts = node.get("experts")
+    if experts is not None and (not isinstance(experts, int) or experts < 1
+                                or mode not in ("any", "all", "quorum")):
+        check.add(_line(node, "experts"),
+                  f"{where}: experts: N (how many to assign) needs mode any, all or quorum")
+    if mode == "quorum" and isinstance(quorum, int) and isinstance(experts, int) and \
+            quorum > experts:
+        check.add(_line(node, "quorum"), f"{where}: quorum {quorum} is more than experts {experts}")
+    allow = node.get("allow")
+    habits = DEFAULT_HABITS if allow is None else frozenset(allow) | {"urge"}
+    for habit in habits - set(HABITS):
+        check.add(_line(node, "allow"), f"{where}: unknown habit {habit!r} (one of {HABITS})")
+    if "add_signer" in habits:
+        habits = habits | {"remove_signer"}
+    scoring = _scoring(check, node.get("scoring"), where)
+    vote = _vote(check, node.get("vote"), where)
+    if scoring or vote:
+        habits = habits - {"add_signer", "remove_signer"}
+    if (scoring or vote) and mode not in ("all", "quorum"):
+        check.add(line, f"{where}: scoring and voting steps use mode all or quorum")
+    if scoring and vote:
+        check.add(line, f"{where}: a step scores or votes, not both")
+    generated = _generated_form(scoring, vote)
+    if generated is not None and "form" in node:
+        check.add(_line(node, "form"), f"{where}: scoring and voting steps generate their form")
+    if "form" in node:
+        form = check.schema(node.get("form"), _line(node, "form"), f"{where} form")
+    else:
+        form = generated
+    copy_to = _assignees(check, node["copy_to"], _line(node, "copy_to"), f"{where} copy_to") \
+        if node.get("copy_to") else []
+    return Step(
+        mode=mode,
+        assignees=tuple(assignees),
+        deadline_days=deadline,
+        form=MappingProxyType(form) if form else None,
+        allow=frozenset(habits),
+        quorum=quorum if isinstance(quorum, int) else None,
+        experts=experts if isinstance(experts, int) else None,
+        recuse_department=bool(node.get("recuse_department", scoring is not None)),
+        scoring=scoring,
+        vote=vote,
+        copy_to=tuple(copy_to),
+        reminders=_reminders(check, node.get("reminders"), where, line, deadline),
+    )
 
 
 def parse(text: str, file: str = "<string>") -> Definition:
     """Parse and check a definition; raise DefinitionError listing every problem."""
     check = _Checker(file)
     try:
-        doc = yaml.load(text, Loader=_Loader)  # noqa: S506 - a SafeLoader subclass
+        doc = yaml.load(text, Loader=_Loader)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
         check.add(mark.line + 1 if mark else 0, f"not valid YAML: {exc}")
@@ -365,6 +569,7 @@ def parse(text: str, file: str = "<string>") -> Definition:
 
     transitions = _transitions(check, doc.get("transitions"), states)
     timers = _timers(check, doc.get("timers"), states, transitions)
+    _check_reminder_actions(check, states, transitions)
     _check_graph(check, states, transitions, timers, initial)
 
     if check.problems:
@@ -415,6 +620,8 @@ def _transitions(check: _Checker, raw: Any, states: Mapping[str, State]) -> list
         if not isinstance(action, str) or not _NAME.match(action):
             check.add(line, "a transition needs an action name in snake_case")
             continue
+        if action in HABITS or action == "start":
+            check.add(line, f"{where}: {action!r} is a built-in action; choose another name")
         sources = node.get("source")
         sources = sources if isinstance(sources, list) else [sources]
         outcome = node.get("outcome", "other")
@@ -459,7 +666,8 @@ def _transitions(check: _Checker, raw: Any, states: Mapping[str, State]) -> list
 
         for source in sources:
             if source not in states:
-                check.add(_line(node, "source"), f"{where}: source state {source!r} is not declared")
+                check.add(_line(node, "source"),
+                          f"{where}: source state {source!r} is not declared")
                 continue
             if states[source].final:
                 check.add(line, f"{where}: leaves the final state {source!r}")
@@ -532,6 +740,8 @@ def _check_forms(check: _Checker, transitions: list[Transition], states: Mapping
     """An approval without its own schema takes the step's form."""
     for i, t in enumerate(transitions):
         step = states[t.source].step
+        if step is not None and (step.scoring or step.vote) and t.outcome == "approve":
+            t = transitions[i] = Transition(**{**t.__dict__, "merge": False})
         if not t.schema and step is not None and step.form is not None and t.outcome == "approve":
             transitions[i] = Transition(**{**t.__dict__, "schema": step.form})
         elif not t.schema:
@@ -566,9 +776,117 @@ def _timers(check: _Checker, raw: Any, states: Mapping[str, State],
         timers.append(Timer(state, int(days or 1), str(action), line))
     for t in transitions:
         if t.by == "system" and not any(tm.state == t.source and tm.action == t.action
-                                        for tm in timers):
+                                        for tm in timers) and not _ladder_fires(states, t):
             check.add(t.line, f"transition {t.action!r}: by system, but no timer fires it")
     return timers
+
+
+# ------------------------------------------------------------------ reminders (escalation ladder)
+
+
+@dataclass(frozen=True)
+class Reminders:
+    """A step's escalation ladder (催办), in working days counted from the task's deadline:
+    remind the holder ``before_days`` before it, again when it passes (``overdue``),
+    escalate to ``escalate_to`` ``escalate_after_days`` after it, and finally fire the
+    system ``action`` ``action_after_days`` after the escalation (or after the deadline)."""
+
+    before_days: int | None = None
+    overdue: bool = True
+    escalate_after_days: int | None = None
+    escalate_to: Assignee | None = None
+    action_after_days: int | None = None
+    action: str | None = None
+    line: int = 0
+
+
+_REMINDER_KEYS = {"before_days", "overdue", "escalate", "action"}
+
+
+def _whole(check: _Checker, node: Any, key: str, where: str) -> int | None:
+    value = node.get(key)
+    if value is not None and (isinstance(value, bool) or not isinstance(value, int)
+                              or value < 1):
+        check.add(_line(node, key), f"{where}: {key} must be a whole number ≥ 1")
+        return None
+    return value
+
+
+def _reminders(check: _Checker, node: Any, where: str, line: int,
+               deadline: Any) -> Reminders | None:
+    if node is None:
+        return None
+    where = f"{where} reminders"
+    if not isinstance(node, dict):
+        check.add(line, f"{where}: must be a mapping")
+        return None
+    check.keys(node, _REMINDER_KEYS, where)
+    if deadline is None:
+        check.add(_line(node), f"{where}: reminders count from deadline_days, which is missing")
+    overdue = node.get("overdue", True)
+    if not isinstance(overdue, bool):
+        check.add(_line(node, "overdue"), f"{where}: overdue is true or false")
+    escalate = node.get("escalate")
+    escalate_days: int | None = None
+    escalate_to: Assignee | None = None
+    if escalate is not None:
+        if not isinstance(escalate, dict):
+            check.add(_line(node, "escalate"), f"{where}: escalate is {{after_days, to}}")
+        else:
+            check.keys(escalate, {"after_days", "to"}, f"{where} escalate")
+            escalate_days = _whole(check, escalate, "after_days", f"{where} escalate")
+            if escalate_days is None:
+                check.add(_line(escalate), f"{where} escalate: after_days is required")
+            found = _assignees(check, escalate.get("to"), _line(escalate), f"{where} escalate")
+            if len(found) != 1:
+                check.add(_line(escalate), f"{where} escalate: to names one role")
+            escalate_to = found[0] if found else None
+    action = node.get("action")
+    action_days: int | None = None
+    action_name: str | None = None
+    if action is not None:
+        if not isinstance(action, dict):
+            check.add(_line(node, "action"), f"{where}: action is {{after_days, name}}")
+        else:
+            check.keys(action, {"after_days", "name"}, f"{where} action")
+            action_days = _whole(check, action, "after_days", f"{where} action")
+            action_name = action.get("name")
+            if action_days is None or not isinstance(action_name, str):
+                check.add(_line(action), f"{where} action: after_days and name are required")
+                action_name = None
+    return Reminders(
+        before_days=_whole(check, node, "before_days", where),
+        overdue=bool(overdue),
+        escalate_after_days=escalate_days,
+        escalate_to=escalate_to,
+        action_after_days=action_days,
+        action=action_name,
+        line=_line(node),
+    )
+
+
+def _ladder_fires(states: Mapping[str, State], transition: Transition) -> bool:
+    step = states[transition.source].step if transition.source in states else None
+    return bool(step and step.reminders and step.reminders.action == transition.action)
+
+
+def _check_reminder_actions(check: _Checker, states: Mapping[str, State],
+                            transitions: list[Transition]) -> None:
+    """A ladder's final action is a system transition leaving its own state."""
+    for name, state in states.items():
+        ladder = state.step.reminders if state.step else None
+        if ladder is None or ladder.action is None:
+            continue
+        matching = [t for t in transitions if t.source == name and t.action == ladder.action]
+        if not matching:
+            check.add(ladder.line, f"state {name!r} reminders: no transition "
+                      f"{ladder.action!r} from {name!r}")
+        elif any(t.by != "system" for t in matching):
+            check.add(ladder.line, f"state {name!r} reminders: transition {ladder.action!r} "
+                      "must be by: system")
+
+
+# ------------------------------------------------------------------ graph
 
 
 def _check_graph(check: _Checker, states: Mapping[str, State], transitions: list[Transition],

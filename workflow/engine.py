@@ -3,20 +3,23 @@
 Each call is one database transaction: load the instance under a write lock, check the
 version and the actor, validate the data, fire the transition, close and open tasks, run
 effects, append one audit event, write outbox rows. Either all of it is stored or none.
-Timers come through ``act`` as the system actor. Everything else here only reads.
+Timers and the built-in habits (transfer, claim, add signer, copy, urge …) come through
+``act`` too. Everything else here only reads.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping, Sequence
-from datetime import datetime
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Connection, select
 
-from . import authz, store
+from . import assign, authz, delegation, habits, steps, store
 from .actors import Actor
 from .audit import GENESIS, event_hash
 from .calendar import WorkingCalendar
@@ -24,7 +27,8 @@ from .catalog import Catalog, Entry
 from .clock import Clock, SystemClock
 from .context import ActionContext, InstanceRef
 from .db import Database
-from .definition import Definition, State, Transition
+from .definition import HABITS, Definition, State, Step, Transition
+from .delegation import DELEGATIONS, DelegationView
 from .errors import (
     BadRequest,
     Forbidden,
@@ -32,16 +36,28 @@ from .errors import (
     NotFound,
     ValidationFailed,
     VersionConflict,
+    WorkflowError,
 )
-from .org import check_org_formats
+from .org import actor_by_id, check_org_formats
 from .registry import EFFECTS
+from .schema import Validator
 from .store import DONE, OPEN, WAITING, TaskRow
-from .views import ActionView, EventView, InstanceView, Page, TaskView
+from .views import ActionView, ChainLink, EventView, InstanceView, Page, TaskView
 
 log = logging.getLogger(__name__)
 
 TARGET_FIELD = "to_state"
 """The data field that names the step a return goes back to."""
+
+_HABIT_VALIDATORS = {name: Validator(schema) for name, schema in habits.SCHEMAS.items()}
+
+
+@dataclass(frozen=True)
+class BatchResult:
+    instance_id: int
+    ok: bool
+    instance: InstanceView | None = None
+    error: WorkflowError | None = None
 
 
 class Engine:
@@ -57,7 +73,7 @@ class Engine:
         self.clock = clock or SystemClock()
         self.calendar = calendar or WorkingCalendar.from_package()
         self.catalog = Catalog(db, definitions)
-        self.fault_hook: Any = None
+        self.fault_hook: Callable[[str], None] | None = None
         """Tests set this to a callable(point) that may raise between two writes."""
 
     def load_definitions(self) -> list[Entry]:
@@ -95,29 +111,47 @@ class Engine:
         """Perform ``action`` on an instance as ``actor``; one transaction, all or nothing."""
         payload = _object(data if data is not None else {})
         if comment is not None and not isinstance(comment, str):
-            raise BadRequest("comment_not_text")
+            raise BadRequest("comment_not_text", fields={"comment": "must be text"})
         if expected_version is not None and (
             isinstance(expected_version, bool) or not isinstance(expected_version, int)
         ):
-            raise BadRequest("expected_version_not_integer")
+            raise BadRequest("expected_version_not_integer",
+                             fields={"expected_version": "must be an integer"})
         now = self.clock.now()
         with self.db.write() as conn:
             row = store.load_instance(conn, instance_id, lock=True)
             if row is None:
                 raise NotFound("instance_not_found", id=instance_id)
             entry = self.catalog.by_id(row.definition_id)
-            replay = self._idempotent_replay(conn, row, entry.definition, action, payload)
-            if replay:
+            if self._idempotent_replay(conn, row, entry.definition, action, payload):
                 return self._view(conn, row, entry, actor)
             if expected_version is not None and expected_version != row.version:
                 raise VersionConflict("stale_version", expected=expected_version,
                                       current=row.version)
-            row = self._act(conn, row, entry, action, actor, comment, payload, now)
+            if action in HABITS:
+                row = self._habit(conn, row, entry, action, actor, comment, payload, now)
+            else:
+                row = self._act(conn, row, entry, action, actor, comment, payload, now)
             return self._view(conn, row, entry, actor)
+
+    def act_many(self, items: Sequence[tuple[int, int | None]], action: str, *, actor: Actor,
+                 comment: str | None = None, data: Mapping[str, Any] | None = None
+                 ) -> list[BatchResult]:
+        """Batch approval: the same action on several instances, each its own transaction."""
+        results = []
+        for instance_id, version in items:
+            try:
+                view = self.act(instance_id, action, actor=actor, comment=comment, data=data,
+                                expected_version=version)
+            except WorkflowError as exc:
+                results.append(BatchResult(instance_id, False, error=exc))
+            else:
+                results.append(BatchResult(instance_id, True, instance=view))
+        return results
 
     def _idempotent_replay(self, conn: Connection, row: Any, definition: Definition,
                            action: str, data: Mapping[str, Any]) -> bool:
-        """A repeated idempotent action with the same key answers as before and changes nothing."""
+        """A repeated idempotent action with the same key answers as before, changing nothing."""
         keys = {t.idempotency_key for t in definition.transitions
                 if t.action == action and t.idempotency_key}
         if not keys:
@@ -130,6 +164,42 @@ class Engine:
             return True
         raise InvalidAction("already_done_differently", action=action, field=key)
 
+    def _authorize(self, conn: Connection, spec: Transition, actor: Actor, row: Any,
+                   tasks: Sequence[TaskRow]) -> tuple[TaskRow | None, Actor | None]:
+        """The task the actor acts on, and the principal when acting as a substitute."""
+        try:
+            return authz.authorize(spec, actor, created_by=row.created_by, data=row.data,
+                                   tasks=tasks), None
+        except Forbidden as exc:
+            if exc.message != "not_assigned":
+                raise
+            delegated = self._delegated_task(conn, actor, row, tasks)
+            if delegated is None:
+                raise
+            return delegated
+
+    def _delegated_task(self, conn: Connection, actor: Actor, row: Any,
+                        tasks: Sequence[TaskRow]) -> tuple[TaskRow, Actor] | None:
+        """委托: a principal's open task that arrived while the actor was their substitute.
+
+        Only tasks the principal holds directly count, so delegations never chain.
+        """
+        if actor.read_only or authz.is_party(actor, row.created_by, row.data):
+            return None
+        windows = conn.execute(
+            select(DELEGATIONS.c.principal_id, DELEGATIONS.c.starts_at, DELEGATIONS.c.ends_at)
+            .where(DELEGATIONS.c.substitute_id == actor.id, DELEGATIONS.c.revoked_at.is_(None))
+        ).all()
+        for window in windows:
+            principal = actor_by_id(conn, window.principal_id)
+            if principal is None or authz.is_party(principal, row.created_by, row.data):
+                continue
+            for task in tasks:
+                if authz.holds_task(principal, task) and \
+                        window.starts_at <= task.created_at < window.ends_at:
+                    return task, principal
+        return None
+
     def _act(self, conn: Connection, row: Any, entry: Entry, action: str, actor: Actor,
              comment: str | None, data: dict[str, Any], now: datetime) -> Any:
         definition = entry.definition
@@ -138,12 +208,12 @@ class Engine:
             raise InvalidAction("action_not_available", action=action, state=row.state)
         spec = candidates[0]
         tasks = store.step_tasks(conn, row.id, row.state_visit)
-        task = authz.authorize(spec, actor, created_by=row.created_by, data=row.data, tasks=tasks)
-        if spec.not_by_actors_of and actor.username in store.prior_actors(
-            conn, row.id, spec.not_by_actors_of
-        ):
-            raise Forbidden("segregation_of_duties", action=action,
-                            earlier=list(spec.not_by_actors_of))
+        task, principal = self._authorize(conn, spec, actor, row, tasks)
+        if spec.not_by_actors_of:
+            earlier = store.prior_actors(conn, row.id, spec.not_by_actors_of)
+            if actor.username in earlier or (principal and principal.username in earlier):
+                raise Forbidden("segregation_of_duties", action=action,
+                                earlier=list(spec.not_by_actors_of))
         if spec.requires_comment and not (comment or "").strip():
             raise ValidationFailed("comment_required", fields={"comment": "required"})
         target = _return_target(candidates, data)
@@ -151,30 +221,31 @@ class Engine:
         if errors:
             raise ValidationFailed("invalid_data", fields=errors)
 
-        step = definition.states[row.state].step
-        others = [t for t in tasks if t.status in (OPEN, WAITING) and (task is None
-                                                                        or t.id != task.id)]
-        completes = not (
-            spec.by == "step" and spec.outcome == "approve" and step is not None
-            and step.mode in ("all", "sequential") and others
-        )
+        state = definition.states[row.state]
+        step = state.step
+        approving = spec.outcome == "approve"
+        if spec.by != "step":
+            progress = steps.Progress(True, cancel=[t for t in tasks
+                                                    if t.status in (OPEN, WAITING)])
+        elif approving:
+            progress = steps.after_approval(step, tasks, task, self._approval_test(definition,
+                                                                                   row.state))
+        else:
+            progress = steps.after_rejection(step, tasks, task, self._approval_test(
+                definition, row.state))
         ctx = ActionContext(
-            workflow=definition.name,
-            instance_id=row.id,
-            state=row.state,
-            action=action,
-            actor=actor,
-            now=now,
-            data={**row.data, **data} if spec.merge else dict(row.data),
-            action_data=data,
-            returned_from=row.returned_from,
-            first_approved=row.first_approved_at is not None,
-            target=target,
-            task_data=[t.data for t in tasks if t.status == DONE and t.data] + [data],
+            workflow=definition.name, instance_id=row.id, state=row.state, action=action,
+            actor=actor, now=now, data={**row.data, **data} if spec.merge else dict(row.data),
+            action_data=data, returned_from=row.returned_from,
+            first_approved=row.first_approved_at is not None, target=target,
+            task_data=_sheets(definition, row.state, tasks, data if approving else None),
             lookup=lambda other_id: self._lookup(conn, other_id),
         )
         fired: Transition | None = None
-        if completes:
+        if progress.complete:
+            if step is not None and approving:
+                for key, value in self._step_result(conn, step, ctx).items():
+                    ctx.set(key, value)
             fired = entry.machine.fire(row.state, action, ctx)
             for call in fired.effects:
                 EFFECTS[call.name].func(ctx, **call.params)
@@ -187,7 +258,7 @@ class Engine:
             "updated_at": now,
             "audit_seq": seq,
         }
-        if spec.outcome == "approve" and row.first_approved_at is None:
+        if approving and row.first_approved_at is None:
             values["first_approved_at"] = now
         if "title" in changes:
             values["title"] = str(changes["title"])[:200]
@@ -196,20 +267,15 @@ class Engine:
         if task is not None:
             store.close_task(conn, task.id, status=DONE, at=now, by=actor.id, decision=action,
                              data=data or None)
+        store.cancel_tasks(conn, (t.id for t in progress.cancel), now)
         outbox: list[dict[str, Any]] = []
-        if fired is None:
-            waiting = [t for t in others if t.status == WAITING]
-            if waiting and not any(t.status == OPEN for t in others):
-                nxt = waiting[0]
-                due = self._due(step.deadline_days if step else None, now)
-                store.open_task(conn, nxt.id, now, due)
-                outbox.append(self._task_message(row.id, nxt.role, nxt.scope, nxt.assignee_id,
-                                                 row.state, now))
-            to_state = row.state
-        else:
-            store.cancel_tasks(conn, (t.id for t in others), now)
+        for waiting in progress.open:
+            store.open_task(conn, waiting.id, now, self._due(step.deadline_days if step else None,
+                                                             now))
+            outbox.append(_task_message(row.id, waiting, row.state, now))
+        to_state = row.state
+        if fired is not None:
             to_state = fired.dest
-            new_state = definition.states[to_state]
             values.update(
                 state=to_state,
                 state_entered_at=now,
@@ -218,21 +284,15 @@ class Engine:
                 timer_due_at=self._timer_due(definition, to_state, now),
             )
             self._fault("before_new_tasks")
-            outbox += self._open_tasks(conn, row.id, row.created_by, values["data"], new_state,
-                                       seq, now)
+            outbox += self._open_tasks(conn, row.id, row.created_by, values["data"],
+                                       definition.states[to_state], seq, now)
             if actor.id != row.created_by:
                 outbox.append(_message(row.id, "instance_moved", now, recipient=row.created_by,
                                        params={"action": action, "from": row.state,
                                                "to": to_state}))
-
-        event = {
-            "instance_id": row.id, "seq": seq, "at": now, "actor": actor.username,
-            "on_behalf_of": None, "action": action, "outcome": spec.outcome,
-            "from_state": row.state, "to_state": to_state, "fired": fired is not None,
-            "target": target, "comment": comment or None, "data": data, "changes": changes,
-            "prev_hash": row.audit_head,
-        }
-        event["hash"] = values["audit_head"] = event_hash(event)
+        event = self._event(row, seq, now, actor, principal, action, spec.outcome, to_state,
+                            fired is not None, target, comment, data, changes)
+        values["audit_head"] = event["hash"]
         self._fault("before_instance")
         if not store.update_instance(conn, row.id, row.version, values):
             raise VersionConflict("stale_version", current=row.version)
@@ -243,7 +303,8 @@ class Engine:
         for spawn in ctx.spawns:
             self._fault("before_spawn")
             child = self._create(conn, self.catalog.newest(spawn.workflow), actor,
-                                 dict(spawn.data), now, spawned=True)
+                                 dict(spawn.data), now, spawned=True,
+                                 created_by=row.created_by if actor.is_system else None)
             store.insert_links(conn, [{"from_id": row.id, "to_id": child.id,
                                        "kind": spawn.link_kind}])
         if ctx.links:
@@ -252,9 +313,89 @@ class Engine:
         self._fault("before_commit")
         return _Row(row, values)
 
-    def _create(self, conn: Connection, entry: Entry, actor: Actor, data: dict[str, Any],
-                now: datetime, *, spawned: bool = False) -> Any:
+    def _step_result(self, conn: Connection, step: Step, ctx: ActionContext) -> dict[str, Any]:
+        """What a scoring or voting step concludes when it completes."""
+        if step.scoring is not None:
+            return steps.aggregate_scores(step.scoring, ctx.task_data)
+        if step.vote is not None:
+            members = assign.members(conn, step.assignees[0], ctx.data)
+            return steps.tally_votes(step.vote, [str(s.get("choice")) for s in ctx.task_data],
+                                     members)
+        return {}
+
+    @staticmethod
+    def _approval_test(definition: Definition, state: str) -> Callable[[TaskRow], bool]:
+        def is_approval(task: TaskRow) -> bool:
+            found = definition.transitions_for(state, task.decision or "")
+            return bool(found) and found[0].outcome == "approve"
+
+        return is_approval
+
+    def _habit(self, conn: Connection, row: Any, entry: Entry, action: str, actor: Actor,
+               comment: str | None, data: dict[str, Any], now: datetime) -> Any:
         definition = entry.definition
+        step = definition.states[row.state].step
+        if step is None or step.mode == "owner" or action not in step.allow:
+            raise InvalidAction("action_not_available", action=action, state=row.state)
+        errors = _HABIT_VALIDATORS[action].errors(data)
+        if action in habits.REQUIRES_COMMENT and not (comment or "").strip():
+            errors["comment"] = "required"
+        if errors:
+            raise ValidationFailed("invalid_data", fields=errors)
+        tasks = store.step_tasks(conn, row.id, row.state_visit)
+        task, principal = self._holding(conn, actor, row, tasks)
+        unit = habits.Unit(
+            conn=conn, row=row, definition=definition, step=step, actor=actor, task=task,
+            tasks=tasks, now=now, data=data,
+            message=lambda key, **kw: _message(row.id, key, now, **kw),
+            working_day=self._working_day,
+        )
+        recorded = habits.perform(action, unit)
+        seq = row.audit_seq + 1
+        event = self._event(row, seq, now, actor, principal, action, "other", row.state, False,
+                            None, comment, recorded, {})
+        values = {"version": row.version + 1, "updated_at": now, "audit_seq": seq,
+                  "audit_head": event["hash"]}
+        if not store.update_instance(conn, row.id, row.version, values):
+            raise VersionConflict("stale_version", current=row.version)
+        store.insert_event(conn, event)
+        store.insert_outbox(conn, unit.outbox)
+        return _Row(row, values)
+
+    def _holding(self, conn: Connection, actor: Actor, row: Any, tasks: Sequence[TaskRow]
+                 ) -> tuple[TaskRow | None, Actor | None]:
+        """The open task the actor holds here, directly or as a substitute."""
+        if actor.is_system or actor.read_only or authz.is_party(actor, row.created_by, row.data):
+            return None, None
+        for task in tasks:
+            if authz.holds_task(actor, task):
+                return task, None
+        found = self._delegated_task(conn, actor, row, tasks)
+        return found if found else (None, None)
+
+    def _working_day(self, moment: datetime) -> date:
+        """The working day a moment counts for: its local date, or the next working day."""
+        day = moment.astimezone(self.calendar.zone).date()
+        return day if self.calendar.is_workday(day) else self.calendar.add_working_days(day, 1)
+
+    def _event(self, row: Any, seq: int, now: datetime, actor: Actor, principal: Actor | None,
+               action: str, outcome: str, to_state: str, fired: bool, target: str | None,
+               comment: str | None, data: Mapping[str, Any], changes: Mapping[str, Any]
+               ) -> dict[str, Any]:
+        event = {
+            "instance_id": row.id, "seq": seq, "at": now, "actor": actor.username,
+            "on_behalf_of": principal.username if principal else None, "action": action,
+            "outcome": outcome, "from_state": row.state, "to_state": to_state, "fired": fired,
+            "target": target, "comment": comment or None, "data": dict(data),
+            "changes": dict(changes), "prev_hash": row.audit_head,
+        }
+        event["hash"] = event_hash(event)
+        return event
+
+    def _create(self, conn: Connection, entry: Entry, actor: Actor, data: dict[str, Any],
+                now: datetime, *, spawned: bool = False, created_by: int | None = None) -> Any:
+        definition = entry.definition
+        owner = actor.id if created_by is None else created_by  # a timer is no user
         if spawned:
             errors = definition.validator(definition.start_schema).errors(data)
             if errors:
@@ -271,26 +412,27 @@ class Engine:
         values: dict[str, Any] = {
             "definition_id": entry.id, "workflow": definition.name, "state": state.name,
             "version": 1, "title": str(full.get("title", ""))[:200], "data": full,
-            "created_by": actor.id, "created_at": now, "updated_at": now,
+            "created_by": owner, "created_at": now, "updated_at": now,
             "state_entered_at": now, "state_visit": 1, "returned_from": None,
-            "first_approved_at": None, "timer_due_at": self._timer_due(definition, state.name,
-                                                                         now),
+            "first_approved_at": None,
+            "timer_due_at": self._timer_due(definition, state.name, now),
             "audit_seq": 1, "audit_head": GENESIS,
         }
+        self._fault("before_instance")
         instance_id = store.insert_instance(conn, values)
         values["id"] = instance_id
-        event = {
-            "instance_id": instance_id, "seq": 1, "at": now, "actor": actor.username,
-            "on_behalf_of": None, "action": "start", "outcome": "submit", "from_state": None,
-            "to_state": state.name, "fired": False, "target": None, "comment": None,
-            "data": data, "changes": ctx.changes, "prev_hash": GENESIS,
-        }
-        event["hash"] = event_hash(event)
+        event = self._event(_Row(None, {"id": instance_id, "state": None,
+                                        "audit_head": GENESIS}),
+                            1, now, actor, None, "start", "submit", state.name, False, None, None,
+                            data, ctx.changes)
+        self._fault("before_audit")
         store.insert_event(conn, event)
         values["audit_head"] = event["hash"]
         conn.execute(store.INSTANCES.update().where(store.INSTANCES.c.id == instance_id)
                      .values(audit_head=event["hash"]))
-        outbox = self._open_tasks(conn, instance_id, actor.id, full, state, 1, now)
+        self._fault("before_new_tasks")
+        outbox = self._open_tasks(conn, instance_id, owner, full, state, 1, now)
+        self._fault("before_outbox")
         store.insert_outbox(conn, outbox)
         if ctx.links:
             store.insert_links(conn, [{"from_id": instance_id, "to_id": link.target_id,
@@ -306,44 +448,47 @@ class Engine:
             return []
         due = self._due(step.deadline_days, now)
         base = {"instance_id": instance_id, "state": state.name, "visit": visit,
-                "created_at": now, "due_at": due, "status": OPEN}
+                "created_at": now, "due_at": due, "status": OPEN, "kind": "step",
+                "waiting_for": None, "added_by": None}
         rows: list[dict[str, Any]] = []
         if step.mode == "owner":
             rows.append({**base, "role": "owner", "scope": "", "assignee_id": created_by,
-                         "seq": 0})
+                         "seq": 0, "pooled": False})
         elif step.mode == "sequential":
             for seq, assignee in enumerate(step.assignees):
-                rows.append({**base, "role": assignee.role, "scope": _scope(assignee, data),
-                             "assignee_id": None, "seq": seq,
-                             "status": OPEN if seq == 0 else WAITING,
-                             "due_at": due if seq == 0 else None})
+                rows.append({**base, "role": assignee.role, "scope": assign.scope_of(
+                    assignee, data), "assignee_id": None, "seq": seq, "pooled": True,
+                    "status": OPEN if seq == 0 else WAITING, "due_at": due if seq == 0 else None})
         else:
             assignee = step.assignees[0]
-            scope = _scope(assignee, data)
+            scope = assign.scope_of(assignee, data)
             people: list[tuple[int, str]] = []
-            if step.mode in ("any", "all"):
-                excluded = authz.parties(data)
-                people = [(uid, name) for uid, name in store.role_holders(conn, assignee.role,
-                                                                          scope)
-                          if uid != created_by and name not in excluded]
+            if step.mode in ("any", "all", "quorum"):
+                people = assign.candidates(conn, step, assignee, instance_id=instance_id,
+                                           created_by=created_by, data=data)
             if people:
                 rows += [{**base, "role": assignee.role, "scope": scope, "assignee_id": uid,
-                          "seq": n} for n, (uid, _name) in enumerate(people)]
+                          "seq": n, "pooled": False} for n, (uid, _name) in enumerate(people)]
             else:
                 rows.append({**base, "role": assignee.role, "scope": scope, "assignee_id": None,
-                             "seq": 0})
-        store.insert_tasks(conn, rows)
-        return [self._task_message(instance_id, r["role"], r["scope"], r["assignee_id"],
-                                   state.name, now) for r in rows if r["status"] == OPEN]
-
-    @staticmethod
-    def _task_message(instance_id: int, role: str, scope: str, assignee_id: int | None,
-                      state: str, now: datetime) -> dict[str, Any]:
-        if assignee_id is not None:
-            return _message(instance_id, "task_opened", now, recipient=assignee_id,
-                            params={"state": state})
-        return _message(instance_id, "task_opened", now, role=role, scope=scope,
-                        params={"state": state})
+                             "seq": 0, "pooled": True})
+        ids = store.insert_tasks(conn, rows)
+        if step.mode == "sequential":
+            for previous, current in pairwise(ids):
+                conn.execute(store.TASKS.update().where(store.TASKS.c.id == current)
+                             .values(waiting_for=previous))
+        outbox = [_message(instance_id, "task_opened", now, recipient=r["assignee_id"],
+                           role=None if r["assignee_id"] else r["role"],
+                           scope=None if r["assignee_id"] else r["scope"],
+                           params={"state": state.name})
+                  for r in rows if r["status"] == OPEN]
+        if step.copy_to:
+            observers = [uid for a in step.copy_to
+                         for uid, _ in store.role_holders(conn, a.role, assign.scope_of(a, data))]
+            for user_id in habits.add_observers(conn, instance_id, observers, created_by, now):
+                outbox.append(_message(instance_id, "copied", now, recipient=user_id,
+                                       params={"state": state.name}))
+        return outbox
 
     def _due(self, days: int | None, now: datetime) -> datetime | None:
         return self.calendar.deadline(now, days) if days else None
@@ -362,6 +507,23 @@ class Engine:
     def _fault(self, point: str) -> None:
         if self.fault_hook is not None:
             self.fault_hook(point)
+
+    # ------------------------------------------------------------------ delegation
+
+    def delegate(self, *, actor: Actor, substitute: str, starts_at: datetime,
+                 ends_at: datetime) -> DelegationView:
+        """委托: let ``substitute`` act on the actor's tasks arriving in [starts_at, ends_at)."""
+        with self.db.write() as conn:
+            return delegation.create(conn, principal=actor, substitute=substitute,
+                                     starts_at=starts_at, ends_at=ends_at, now=self.clock.now())
+
+    def revoke_delegation(self, delegation_id: int, *, actor: Actor) -> None:
+        with self.db.write() as conn:
+            delegation.revoke(conn, delegation_id, principal=actor, now=self.clock.now())
+
+    def delegations(self, *, actor: Actor) -> list[DelegationView]:
+        with self.db.read() as conn:
+            return delegation.of(conn, actor)
 
     # ------------------------------------------------------------------ timers
 
@@ -399,27 +561,50 @@ class Engine:
             return self._view(conn, row, entry, actor)
 
     def history(self, instance_id: int, *, actor: Actor) -> list[EventView]:
+        """The audit events, oldest first; an open scoring or vote stays blind to others."""
         with self.db.read() as conn:
             row = store.load_instance(conn, instance_id, lock=False)
             if row is None:
                 raise NotFound("instance_not_found", id=instance_id)
-            self._check_view(conn, row, self.catalog.by_id(row.definition_id), actor)
-            return [_event_view(e) for e in store.events_of(conn, instance_id)]
+            entry = self.catalog.by_id(row.definition_id)
+            self._check_view(conn, row, entry, actor)
+            step = entry.definition.states[row.state].step
+            blind = step is not None and (step.scoring is not None or step.vote is not None)
+            events = []
+            for e in store.events_of(conn, instance_id):
+                view = _event_view(e)
+                if blind and e["seq"] > row.state_visit and e["actor"] != actor.username \
+                        and e["action"] not in HABITS:
+                    view = EventView(**{**view.__dict__, "data": {"hidden": True}})
+                events.append(view)
+            return events
 
     def inbox(self, *, actor: Actor, limit: int = 50, workflow: str | None = None,
               state: str | None = None) -> list[TaskView]:
-        """Open tasks the actor can act on now, most urgent first."""
+        """Open tasks the actor can act on now, most urgent first (also as a substitute)."""
         if actor.is_system or actor.read_only:
             return []
         now = self.clock.now()
         with self.db.read() as conn:
-            rows = store.inbox(conn, user_id=actor.id, roles=actor.roles, limit=limit,
-                               workflow=workflow, state=state)
-            names = store.usernames(conn, [r.assignee_id for r in rows])
-        return [
-            _task_view(r, r.workflow, names, now, title=r.title) for r in rows
-            if r.assignee_id == actor.id or r.created_by != actor.id
-        ]
+            rows = [(r, None) for r in store.inbox(conn, user_id=actor.id, roles=actor.roles,
+                                                   limit=limit, workflow=workflow, state=state)
+                    if r.assignee_id == actor.id or r.created_by != actor.id]
+            for window in conn.execute(
+                select(DELEGATIONS).where(DELEGATIONS.c.substitute_id == actor.id,
+                                          DELEGATIONS.c.revoked_at.is_(None))
+            ):
+                principal = actor_by_id(conn, window.principal_id)
+                if principal is None:
+                    continue
+                rows += [(r, principal.username) for r in store.inbox(
+                    conn, user_id=principal.id, roles=principal.roles, limit=limit,
+                    workflow=workflow, state=state)
+                    if window.starts_at <= r.created_at < window.ends_at
+                    and r.created_by not in (actor.id, principal.id)]
+            names = store.usernames(conn, [r.assignee_id for r, _ in rows])
+        rows.sort(key=lambda item: (item[0].due_at is None, item[0].due_at or now, item[0].id))
+        return [_task_view(r, r.workflow, names, now, title=r.title, on_behalf_of=who)
+                for r, who in rows[:limit]]
 
     def overdue(self, *, limit: int = 500) -> list[TaskView]:
         now = self.clock.now()
@@ -450,7 +635,9 @@ class Engine:
             involved = select(tasks.c.instance_id).where(tasks.c.assignee_id == actor.id)
             for role, scope in actor.roles:
                 involved = involved.union(select(tasks.c.instance_id).where(
-                    tasks.c.assignee_id.is_(None), tasks.c.role == role, tasks.c.scope == scope))
+                    tasks.c.role == role, tasks.c.scope == scope))
+            involved = involved.union(select(habits.OBSERVERS.c.instance_id)
+                                      .where(habits.OBSERVERS.c.user_id == actor.id))
             stmt = stmt.where((instances.c.created_by == actor.id)
                               | instances.c.id.in_(involved))
         with self.db.read() as conn:
@@ -464,7 +651,8 @@ class Engine:
     def replay(self, instance_id: int) -> tuple[str, dict[str, Any]]:
         """Re-run an instance's audit events through its definition; its state and data.
 
-        Raises InvalidAction if an event does not follow from the one before.
+        Guards are evaluated again on the data as it was, scores and votes are counted
+        again; raises InvalidAction where an event does not follow from the ones before.
         """
         with self.db.read() as conn:
             row = store.load_instance(conn, instance_id, lock=False)
@@ -473,10 +661,10 @@ class Engine:
             events = store.events_of(conn, instance_id)
         entry = self.catalog.by_id(row.definition_id)
         definition = entry.definition
-        state = ""
-        data: dict[str, Any] = {}
+        state, data = "", {}
         returned_from: str | None = None
         approved = False
+        sheets: list[Mapping[str, Any]] = []
         for event in events:
             if event["seq"] == 1:
                 state, data = event["to_state"], {**event["data"], **event["changes"]}
@@ -484,22 +672,35 @@ class Engine:
             if event["from_state"] != state:
                 raise InvalidAction("replay_mismatch", seq=event["seq"], expected=state,
                                     found=event["from_state"])
-            spec = definition.transitions_for(state, event["action"])
+            action = event["action"]
+            if action in HABITS:
+                continue
+            spec = definition.transitions_for(state, action)
             if not spec:
-                raise InvalidAction("replay_undeclared", seq=event["seq"], action=event["action"])
+                raise InvalidAction("replay_undeclared", seq=event["seq"], action=action)
+            if event["outcome"] == "approve":
+                sheets.append(event["data"])
             if event["fired"]:
                 ctx = ActionContext(
-                    workflow=definition.name, instance_id=row.id, state=state,
-                    action=event["action"], actor=Actor.system(), now=event["at"],
+                    workflow=definition.name, instance_id=row.id, state=state, action=action,
+                    actor=Actor.system(), now=event["at"],
                     data={**data, **event["data"]} if spec[0].merge else dict(data),
                     action_data=event["data"], returned_from=returned_from,
-                    first_approved=approved, target=event["target"],
+                    first_approved=approved, target=event["target"], task_data=sheets,
                 )
-                fired = entry.machine.fire(state, event["action"], ctx)
+                step = definition.states[state].step
+                if step is not None and event["outcome"] == "approve":
+                    result = _replayed_result(step, sheets, event["changes"])
+                    if any(event["changes"].get(k) != v for k, v in result.items()):
+                        raise InvalidAction("replay_mismatch", seq=event["seq"],
+                                            expected=result, found=event["changes"])
+                    ctx.data.update(result)
+                fired = entry.machine.fire(state, action, ctx)
                 if fired.dest != event["to_state"]:
                     raise InvalidAction("replay_mismatch", seq=event["seq"], expected=fired.dest,
                                         found=event["to_state"])
                 returned_from = _returned_from(definition, fired, returned_from)
+                sheets = []
             elif event["to_state"] != state:
                 raise InvalidAction("replay_mismatch", seq=event["seq"], expected=state,
                                     found=event["to_state"])
@@ -512,26 +713,34 @@ class Engine:
         task_roles = [(t.role, t.scope, t.assignee_id) for t in conn.execute(
             select(store.TASKS.c.role, store.TASKS.c.scope, store.TASKS.c.assignee_id)
             .where(store.TASKS.c.instance_id == row.id))]
-        if not authz.can_view(actor, entry.definition, created_by=row.created_by, data=row.data,
-                              task_roles=task_roles):
-            raise NotFound("instance_not_found", id=row.id)
+        if authz.can_view(actor, entry.definition, created_by=row.created_by, data=row.data,
+                          task_roles=task_roles):
+            return
+        if habits.is_observer(conn, row.id, actor.id):
+            return
+        tasks = store.step_tasks(conn, row.id, row.state_visit)
+        if self._delegated_task(conn, actor, row, tasks) is not None:
+            return
+        raise NotFound("instance_not_found", id=row.id)
 
     def _view(self, conn: Connection, row: Any, entry: Entry, actor: Actor | None,
               *, detail: bool = True) -> InstanceView:
         definition = entry.definition
         state = definition.states[row.state]
         now = self.clock.now()
-        owner = store.usernames(conn, [row.created_by]).get(row.created_by, "")
         tasks: list[TaskRow] = []
         actions: list[ActionView] = []
         links: dict[str, list[int]] = {}
+        chain: tuple[ChainLink, ...] = ()
         if detail:
             tasks = [t for t in store.step_tasks(conn, row.id, row.state_visit)
                      if t.status in (OPEN, WAITING)]
             if actor is not None:
                 actions = self._actions_for(conn, row, definition, tasks, actor)
             links = store.links_of(conn, row.id)
-        names = store.usernames(conn, [t.assignee_id for t in tasks if t.assignee_id])
+            if links:
+                chain = tuple(ChainLink(*c) for c in store.chain_of(conn, row.id))
+        names = store.usernames(conn, [row.created_by, *(t.assignee_id for t in tasks)])
         return InstanceView(
             id=row.id,
             workflow=row.workflow,
@@ -541,33 +750,52 @@ class Engine:
             version=row.version,
             title=row.title,
             data=row.data,
-            created_by=owner,
+            created_by=names.get(row.created_by, ""),
             created_at=row.created_at,
             updated_at=row.updated_at,
             tasks=tuple(_task_view(t, row.workflow, names, now, instance_id=row.id)
                         for t in tasks),
             actions=tuple(actions),
             links=links,
+            chain=chain,
             final=state.final,
         )
 
     def _actions_for(self, conn: Connection, row: Any, definition: Definition,
                      tasks: Sequence[TaskRow], actor: Actor) -> list[ActionView]:
         found = []
+        holding: tuple[TaskRow | None, Actor | None] | None = None
         for name in definition.actions_from(row.state):
             candidates = definition.transitions_for(row.state, name)
             spec = candidates[0]
-            if spec.by == "system" or not authz.permitted(
-                spec, actor, created_by=row.created_by, data=row.data, tasks=tasks
-            ):
+            if spec.by == "system":
                 continue
+            if not authz.permitted(spec, actor, created_by=row.created_by, data=row.data,
+                                   tasks=tasks):
+                if spec.by != "step":
+                    continue
+                holding = holding or self._holding(conn, actor, row, tasks)
+                if holding[0] is None:
+                    continue
             if spec.not_by_actors_of and actor.username in store.prior_actors(
                 conn, row.id, spec.not_by_actors_of
             ):
                 continue
             found.append(ActionView(name, spec.label, spec.outcome, spec.requires_comment,
                                     action_schema(candidates)))
+        step = definition.states[row.state].step
+        if step is not None and step.mode != "owner" and not actor.is_system:
+            holding = holding or self._holding(conn, actor, row, tasks)
+            for name in habits.HABITS_ORDER:
+                if name in step.allow and habits.available(
+                    name, step, actor, created_by=row.created_by, data=row.data,
+                    tasks=list(tasks), holding=holding[0]
+                ):
+                    found.append(ActionView(name, habits.LABELS[name], "other",
+                                            name in habits.REQUIRES_COMMENT,
+                                            habits.SCHEMAS[name]))
         return found
+
 
 def action_schema(candidates: Sequence[Transition]) -> dict[str, Any]:
     """The schema of an action's data, with ``to_state`` when the actor picks a return target."""
@@ -609,10 +837,23 @@ def _returned_from(definition: Definition, fired: Transition, current: str | Non
     return current
 
 
-def _scope(assignee: Any, data: Mapping[str, Any]) -> str:
-    if assignee.scope_from:
-        return str(data.get(assignee.scope_from) or "")
-    return str(assignee.scope or "")
+def _sheets(definition: Definition, state: str, tasks: Sequence[TaskRow],
+            current: Mapping[str, Any] | None) -> list[Mapping[str, Any]]:
+    """The data of the step's approvals so far (score sheets, votes), this one included."""
+    is_approval = Engine._approval_test(definition, state)
+    found = [t.data for t in tasks if t.status == DONE and t.kind == "step" and t.data
+             and is_approval(t)]
+    return [*found, current] if current is not None else found
+
+
+def _replayed_result(step: Step, sheets: Sequence[Mapping[str, Any]],
+                     recorded: Mapping[str, Any]) -> dict[str, Any]:
+    if step.scoring is not None:
+        return steps.aggregate_scores(step.scoring, sheets)
+    if step.vote is not None:
+        members = int(recorded.get(f"{step.vote.into}_members", 0))
+        return steps.tally_votes(step.vote, [str(s.get("choice")) for s in sheets], members)
+    return {}
 
 
 def _object(data: Any) -> dict[str, Any]:
@@ -630,9 +871,18 @@ def _message(instance_id: int, key: str, now: datetime, *, recipient: int | None
             "last_error": None}
 
 
+def _task_message(instance_id: int, task: TaskRow, state: str, now: datetime
+                  ) -> dict[str, Any]:
+    if task.assignee_id is not None:
+        return _message(instance_id, "task_opened", now, recipient=task.assignee_id,
+                        params={"state": state})
+    return _message(instance_id, "task_opened", now, role=task.role, scope=task.scope,
+                    params={"state": state})
+
+
 def _task_view(row: Any, workflow: str, names: Mapping[int, str], now: datetime, *,
                instance_id: int | None = None, status: str | None = None,
-               title: str = "") -> TaskView:
+               title: str = "", on_behalf_of: str | None = None) -> TaskView:
     due = row.due_at
     return TaskView(
         id=row.id,
@@ -648,6 +898,7 @@ def _task_view(row: Any, workflow: str, names: Mapping[int, str], now: datetime,
         due_at=due,
         overdue=bool(due is not None and due < now),
         title=title,
+        on_behalf_of=on_behalf_of,
     )
 
 
@@ -673,4 +924,3 @@ class _Row:
             return self._values[name]
         except KeyError:
             raise AttributeError(name) from None
-

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from sqlalchemy import (
     JSON,
     BigInteger,
     Boolean,
+    Date,
     DateTime,
     ForeignKey,
     Index,
@@ -170,6 +171,13 @@ class Task(Base):
     visit: Mapped[int] = mapped_column(Integer)
     seq: Mapped[int] = mapped_column(Integer, default=0)
     status: Mapped[str] = mapped_column(String(12))
+    kind: Mapped[str] = mapped_column(String(12), default="step")
+    """``step`` for the step's own assignees, ``added`` for a signer added (加签) later."""
+    pooled: Mapped[bool] = mapped_column(Boolean, default=False)
+    """Offered to a role; a claim sets the assignee, a release clears it again."""
+    waiting_for: Mapped[int | None] = mapped_column(Integer)
+    """A waiting task opens when this task is done (sequential order, signers before/after)."""
+    added_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime]
     due_at: Mapped[datetime | None]
     completed_at: Mapped[datetime | None]
@@ -198,6 +206,32 @@ class AuditEvent(Base):
     changes: Mapped[dict[str, Any]]
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64))
+
+
+class Delegation(Base):
+    """委托: the substitute may act on the principal's tasks that arrive in the window."""
+
+    __tablename__ = "delegations"
+    __table_args__ = (Index(None, "substitute_id", "starts_at"),)
+    id: Mapped[int] = mapped_column(IdType, primary_key=True)
+    principal_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    substitute_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    starts_at: Mapped[datetime]
+    ends_at: Mapped[datetime]
+    created_at: Mapped[datetime]
+    revoked_at: Mapped[datetime | None]
+
+
+class Observer(Base):
+    """抄送: people copied on an instance; they may read it and are notified, with no task."""
+
+    __tablename__ = "observers"
+    __table_args__ = (UniqueConstraint("instance_id", "user_id"), Index(None, "user_id"))
+    id: Mapped[int] = mapped_column(IdType, primary_key=True)
+    instance_id: Mapped[int] = mapped_column(ForeignKey("instances.id"))
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    added_by: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime]
 
 
 class Link(Base):
@@ -229,6 +263,112 @@ class OutboxMessage(Base):
     next_attempt_at: Mapped[datetime]
     sent_at: Mapped[datetime | None]
     last_error: Mapped[str | None] = mapped_column(Text)
+    dedupe_key: Mapped[str | None] = mapped_column(String(160), unique=True)
+    """One row per effect: a reminder's rung, a channel's copy of a message, a daily digest."""
+    channel: Mapped[str | None] = mapped_column(String(12))
+    """None for a message still to be fanned out; else email, webhook or inapp."""
+    lease_owner: Mapped[str | None] = mapped_column(String(60))
+    lease_until: Mapped[datetime | None]
 
 
 TABLES = Base.metadata.tables
+
+
+class LoginThrottle(Base):
+    """Failed logins per key (a username or an address), shared by every web process."""
+
+    __tablename__ = "login_throttle"
+    key: Mapped[str] = mapped_column(String(120), primary_key=True)
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    window_started_at: Mapped[datetime]
+    locked_until: Mapped[datetime | None]
+
+
+class Attachment(Base):
+    """A file attached to an instance; the bytes live on disk under a random name."""
+
+    __tablename__ = "attachments"
+    __table_args__ = (Index(None, "instance_id"),)
+    id: Mapped[int] = mapped_column(IdType, primary_key=True)
+    instance_id: Mapped[int] = mapped_column(ForeignKey("instances.id"))
+    filename: Mapped[str] = mapped_column(String(200))
+    stored_name: Mapped[str] = mapped_column(String(64), unique=True)
+    content_type: Mapped[str] = mapped_column(String(100))
+    size: Mapped[int] = mapped_column(Integer)
+    sha256: Mapped[str] = mapped_column(String(64))
+    uploaded_by: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    uploaded_at: Mapped[datetime]
+
+
+class CalendarYear(Base):
+    """A year whose official schedule (holidays and swapped working days) was entered."""
+
+    __tablename__ = "calendar_years"
+    year: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    source: Mapped[str] = mapped_column(String(12))
+    entered_at: Mapped[datetime]
+
+
+class CalendarDay(Base):
+    """An exception to the Monday–Friday rule: holiday, swapped working day, company day off."""
+
+    __tablename__ = "calendar_days"
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    workday: Mapped[bool] = mapped_column(Boolean)
+    kind: Mapped[str] = mapped_column(String(12))
+    note: Mapped[str] = mapped_column(String(200), default="")
+    source: Mapped[str] = mapped_column(String(12))
+    updated_at: Mapped[datetime]
+
+
+class ScheduledEffect(Base):
+    """Due work of the reminder ladder, claimed with a lease; the key makes each rung once."""
+
+    __tablename__ = "scheduled_effects"
+    __table_args__ = (
+        Index(None, "task_id"),
+        Index("ix_scheduled_effects_pending", "next_attempt_at",
+              sqlite_where=text("status = 'pending'"),
+              postgresql_where=text("status = 'pending'")),
+    )
+    id: Mapped[int] = mapped_column(IdType, primary_key=True)
+    key: Mapped[str] = mapped_column(String(160), unique=True)
+    kind: Mapped[str] = mapped_column(String(20))
+    instance_id: Mapped[int] = mapped_column(ForeignKey("instances.id"))
+    task_id: Mapped[int | None] = mapped_column(ForeignKey("tasks.id"))
+    due_at: Mapped[datetime]
+    next_attempt_at: Mapped[datetime]
+    status: Mapped[str] = mapped_column(String(12), default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    lease_owner: Mapped[str | None] = mapped_column(String(60))
+    lease_until: Mapped[datetime | None]
+    params: Mapped[dict[str, Any]]
+    done_at: Mapped[datetime | None]
+    last_error: Mapped[str | None] = mapped_column(Text)
+
+
+class InAppNotification(Base):
+    """The bell: notifications kept for a user until read."""
+
+    __tablename__ = "notifications"
+    __table_args__ = (Index(None, "user_id", "read_at", "id"),)
+    id: Mapped[int] = mapped_column(IdType, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    source_key: Mapped[str] = mapped_column(String(160), unique=True)
+    key: Mapped[str] = mapped_column(String(60))
+    params: Mapped[dict[str, Any]]
+    instance_id: Mapped[int | None] = mapped_column(ForeignKey("instances.id"))
+    created_at: Mapped[datetime]
+    read_at: Mapped[datetime | None]
+
+
+class UserContact(Base):
+    """Where and how a user is notified: address, mobile (for robot mentions), language, zone."""
+
+    __tablename__ = "user_contacts"
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"),
+                                         primary_key=True)
+    email: Mapped[str | None] = mapped_column(String(200))
+    mobile: Mapped[str | None] = mapped_column(String(40))
+    language: Mapped[str] = mapped_column(String(10), default="zh-CN")
+    timezone: Mapped[str] = mapped_column(String(60), default="Asia/Shanghai")

@@ -209,9 +209,8 @@ def check_org_formats(conn: Connection, schema: Mapping[str, Any], data: Mapping
     wanted: dict[str, dict[str, str]] = {"department": {}, "field": {}, "username": {}}
     _collect(schema, data, "", wanted)
     problems: dict[str, str] = {}
-    for kind, table, column in (("department", DEPARTMENTS, DEPARTMENTS.c.code),
-                                ("field", FIELDS, FIELDS.c.code),
-                                ("username", USERS, USERS.c.username)):
+    for kind, column in (("department", DEPARTMENTS.c.code), ("field", FIELDS.c.code),
+                         ("username", USERS.c.username)):
         values = wanted[kind]
         if not values:
             continue

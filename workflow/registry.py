@@ -9,7 +9,6 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from decimal import ROUND_DOWN, Decimal
-from statistics import mean
 from typing import Any
 
 from .context import ActionContext, LinkRequest, SpawnRequest
@@ -123,31 +122,6 @@ def set_fields(ctx: ActionContext, *, values: Mapping[str, Any]) -> None:
         ctx.set(key, value)
 
 
-@effect(
-    "aggregate_scores",
-    {
-        "criteria": {"type": "array", "items": FIELD, "minItems": 1},
-        "into": FIELD,
-        "method": {"enum": ["mean", "trimmed_mean"]},
-    },
-    required=["criteria", "into"],
-)
-def aggregate_scores(
-    ctx: ActionContext, *, criteria: list[str], into: str, method: str = "mean"
-) -> None:
-    """The mean (or trimmed mean) over experts of each expert's mean criterion score."""
-    per_expert = [
-        mean(Decimal(str(scores[c])) for c in criteria)
-        for scores in ctx.task_data
-        if all(c in scores for c in criteria)
-    ]
-    if not per_expert:
-        return
-    if method == "trimmed_mean" and len(per_expert) > 2:
-        per_expert = sorted(per_expert)[1:-1]
-    ctx.set(into, float(mean(per_expert).quantize(CENT)))
-
-
 def split_by_shares(amount: Decimal, shares: list[tuple[str, Decimal]]) -> list[dict[str, str]]:
     """Split ``amount`` by percentage shares; the rounding remainder goes to the first person."""
     lines = [
@@ -193,7 +167,10 @@ def spawn_payout(
         raise ValueError("spawn_payout needs amount_field or grade_field with grade_table")
     if amount <= 0:
         return
-    owner = str(ctx.data.get("proposer") or ctx.data.get("lead") or "")
+    me = ctx.lookup(ctx.instance_id) if ctx.instance_id is not None else None
+    owner = str(ctx.data.get("lead") or (me.created_by if me else ""))
+    if not owner:
+        raise ValueError("spawn_payout: nobody to pay")
     lines = split_by_shares(amount, team_shares(ctx, owner))
     ctx.set("reward_amount", format_money(amount))
     ctx.spawns.append(
@@ -217,7 +194,7 @@ def spawn_payout(
     "link_parent",
     {
         "field": FIELD,
-        "workflow": FIELD,
+        "workflow": {"oneOf": [FIELD, {"type": "array", "items": FIELD, "minItems": 1}]},
         "states": {"type": "array", "items": FIELD, "minItems": 1},
         "kind": FIELD,
         "copy": {"type": "array", "items": FIELD},
@@ -229,7 +206,7 @@ def link_parent(
     ctx: ActionContext,
     *,
     field: str,
-    workflow: str,
+    workflow: str | list[str],
     states: list[str],
     kind: str,
     copy: list[str] | None = None,
@@ -239,15 +216,18 @@ def link_parent(
     raw = ctx.data.get(field)
     if raw is None:
         return
+    kinds = [workflow] if isinstance(workflow, str) else list(workflow)
     parent = ctx.lookup(int(raw)) if isinstance(raw, int) else None
-    if parent is None or parent.workflow != workflow:
-        raise ValidationFailed("not_found", fields={field: f"no {workflow} with this id"})
+    if parent is None or parent.workflow not in kinds:
+        raise ValidationFailed("not_found", fields={field: f"no {' or '.join(kinds)} with this id"})
     if parent.state not in states:
         raise ValidationFailed(
-            "wrong_state", fields={field: f"the {workflow} must be {' or '.join(states)}"}
+            "wrong_state", fields={field: f"the {parent.workflow} is {parent.state}, which does "
+                                          f"not qualify"}
         )
     if owner_only and parent.created_by != ctx.actor.username:
-        raise ValidationFailed("not_owner", fields={field: f"only the {workflow}'s owner may"})
+        raise ValidationFailed("not_owner", fields={field: f"only the {parent.workflow}'s "
+                                                           "owner may"})
     for key in copy or []:
         if key in parent.data and key not in ctx.data:
             ctx.set(key, parent.data[key])

@@ -45,11 +45,17 @@ class TaskRow:
     due_at: datetime | None
     data: Mapping[str, Any] | None = None
     completed_by: int | None = None
+    kind: str = "step"
+    pooled: bool = False
+    waiting_for: int | None = None
+    decision: str | None = None
+    added_by: int | None = None
 
 
 def _task(row: Any) -> TaskRow:
     return TaskRow(row.id, row.state, row.role, row.scope, row.assignee_id, row.seq, row.status,
-                   row.created_at, row.due_at, row.data, row.completed_by)
+                   row.created_at, row.due_at, row.data, row.completed_by, row.kind, row.pooled,
+                   row.waiting_for, row.decision, row.added_by)
 
 
 def load_instance(conn: Connection, instance_id: int, *, lock: bool) -> Any:
@@ -139,6 +145,25 @@ def links_of(conn: Connection, instance_id: int) -> dict[str, list[int]]:
     for row in incoming:
         out.setdefault(row.workflow, []).append(row.from_id)
     return out
+
+
+CHAIN_ORDER = ("suggestion", "project", "acceptance", "award", "payout")
+
+
+def chain_of(conn: Connection, instance_id: int, limit: int = 50) -> list[tuple[int, str, str]]:
+    """Every instance linked to this one, directly or through others, in lifecycle order."""
+    seen = {instance_id}
+    frontier = [instance_id]
+    while frontier and len(seen) < limit:
+        rows = conn.execute(select(LINKS.c.from_id, LINKS.c.to_id).where(
+            LINKS.c.from_id.in_(frontier) | LINKS.c.to_id.in_(frontier))).all()
+        frontier = [n for r in rows for n in (r.from_id, r.to_id) if n not in seen]
+        seen.update(frontier)
+    rows = conn.execute(select(INSTANCES.c.id, INSTANCES.c.workflow, INSTANCES.c.state)
+                        .where(INSTANCES.c.id.in_(seen))).all()
+    order = {name: n for n, name in enumerate(CHAIN_ORDER)}
+    return sorted(((r.id, r.workflow, r.state) for r in rows),
+                  key=lambda item: (order.get(item[1], len(order)), item[0]))
 
 
 def prior_actors(conn: Connection, instance_id: int, actions: Sequence[str]) -> set[str]:

@@ -23,6 +23,17 @@ class TaskView:
     due_at: datetime | None
     overdue: bool
     title: str = ""
+    on_behalf_of: str | None = None
+    """Set when the task is in the inbox because its holder delegated to the reader."""
+
+
+@dataclass(frozen=True)
+class ChainLink:
+    """One instance of the suggestion → project → acceptance → award → payout chain."""
+
+    id: int
+    workflow: str
+    state: str
 
 
 @dataclass(frozen=True)
@@ -50,6 +61,7 @@ class InstanceView:
     tasks: tuple[TaskView, ...] = ()
     actions: tuple[ActionView, ...] = ()
     links: Mapping[str, list[int]] = field(default_factory=dict)
+    chain: tuple[ChainLink, ...] = ()
     final: bool = False
 
 

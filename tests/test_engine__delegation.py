@@ -1,0 +1,93 @@
+"""委托: a substitute acts on tasks that arrive while the principal is away."""
+
+from datetime import timedelta
+
+import pytest
+
+from tests.factories import act, make_instance, make_user
+from workflow.errors import Forbidden, ValidationFailed
+
+
+def test_delegation__substitute_acts_on_behalf_of_the_principal(engine, actor, clock):
+    head = actor("head_smelting")
+    deputy = make_user(engine, "deputy_smelting", department="smelting")
+    engine.delegate(actor=head, substitute="deputy_smelting", starts_at=clock.now(),
+                    ends_at=clock.now() + timedelta(days=7))
+    view = make_instance(engine, actor("demo_proposer"), "suggestion")
+    inbox = engine.inbox(actor=deputy)
+    assert [(t.instance_id, t.on_behalf_of) for t in inbox] == [(view.id, "head_smelting")]
+    assert "approve" in [a.name for a in engine.get(view.id, actor=deputy).actions]
+    view = act(engine, view, "approve", deputy)
+    assert view.state == "under_expert_review"
+    event = engine.history(view.id, actor=head)[-1]
+    assert (event.actor, event.on_behalf_of, event.action) == (
+        "deputy_smelting", "head_smelting", "approve")
+
+
+def test_delegation__only_tasks_arriving_in_the_window(engine, actor, clock):
+    head = actor("head_smelting")
+    deputy = make_user(engine, "deputy_smelting", department="smelting")
+    before = make_instance(engine, actor("demo_proposer"), "suggestion")
+    clock.advance(hours=1)
+    engine.delegate(actor=head, substitute="deputy_smelting", starts_at=clock.now(),
+                    ends_at=clock.now() + timedelta(days=1))
+    with pytest.raises(Forbidden):
+        act(engine, before, "approve", deputy)
+    clock.advance(days=2)
+    after_window = make_instance(engine, actor("demo_proposer"), "suggestion")
+    with pytest.raises(Forbidden):
+        act(engine, after_window, "approve", deputy)
+
+
+def test_delegation__never_on_the_substitutes_own_item(engine, actor, clock):
+    head = actor("head_smelting")
+    engine.delegate(actor=head, substitute="demo_proposer", starts_at=clock.now(),
+                    ends_at=clock.now() + timedelta(days=7))
+    proposer = actor("demo_proposer")
+    view = make_instance(engine, proposer, "suggestion")
+    with pytest.raises(Forbidden):
+        act(engine, view, "approve", proposer)
+
+
+def test_delegation__does_not_chain(engine, actor, clock):
+    head = actor("head_smelting")
+    first = make_user(engine, "first_substitute", department="alumina")
+    second = make_user(engine, "second_substitute", department="alumina")
+    window = {"starts_at": clock.now(), "ends_at": clock.now() + timedelta(days=7)}
+    engine.delegate(actor=head, substitute="first_substitute", **window)
+    engine.delegate(actor=first, substitute="second_substitute", **window)
+    view = make_instance(engine, actor("demo_proposer"), "suggestion")
+    with pytest.raises(Forbidden):
+        act(engine, view, "approve", second)
+    assert engine.inbox(actor=second) == []
+
+
+def test_delegation__refuses_oneself_and_bad_windows(engine, actor, clock):
+    head = actor("head_smelting")
+    now = clock.now()
+    cases = [
+        ({"substitute": "head_smelting", "starts_at": now, "ends_at": now + timedelta(days=1)},
+         "substitute"),
+        ({"substitute": "ghost", "starts_at": now, "ends_at": now + timedelta(days=1)},
+         "substitute"),
+        ({"substitute": "demo_colleague", "starts_at": now, "ends_at": now}, "ends_at"),
+        ({"substitute": "demo_colleague", "starts_at": now - timedelta(days=3),
+          "ends_at": now - timedelta(days=1)}, "ends_at"),
+    ]
+    for kwargs, field in cases:
+        with pytest.raises(ValidationFailed) as caught:
+            engine.delegate(actor=head, **kwargs)
+        assert field in caught.value.fields
+    assert engine.delegations(actor=head) == []
+
+
+def test_delegation__revoked_stops_the_substitute(engine, actor, clock):
+    head = actor("head_smelting")
+    deputy = make_user(engine, "deputy_smelting", department="smelting")
+    given = engine.delegate(actor=head, substitute="deputy_smelting", starts_at=clock.now(),
+                            ends_at=clock.now() + timedelta(days=7))
+    view = make_instance(engine, actor("demo_proposer"), "suggestion")
+    engine.revoke_delegation(given.id, actor=head)
+    with pytest.raises(Forbidden):
+        act(engine, view, "approve", deputy)
+    assert engine.delegations(actor=deputy)[0].revoked_at is not None

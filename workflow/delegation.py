@@ -1,0 +1,84 @@
+"""委托 standing delegation: a substitute acts on the principal's tasks while they are away.
+
+Tasks that arrive in the window may be acted on by the substitute, recorded as "X on
+behalf of Y". Never on the substitute's own items, and never chained: only tasks the
+principal holds directly are covered.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import Connection, insert, or_, select, update
+
+from .actors import Actor
+from .errors import Forbidden, NotFound, ValidationFailed
+from .models import Delegation
+from .org import actor_by_username
+from .store import USERS
+
+DELEGATIONS = Delegation.__table__
+
+
+@dataclass(frozen=True)
+class DelegationView:
+    id: int
+    principal: str
+    substitute: str
+    starts_at: datetime
+    ends_at: datetime
+    revoked_at: datetime | None
+
+
+def create(conn: Connection, *, principal: Actor, substitute: str, starts_at: datetime,
+           ends_at: datetime, now: datetime) -> DelegationView:
+    if principal.is_system or principal.read_only:
+        raise Forbidden("read_only")
+    problems: dict[str, str] = {}
+    try:
+        person = actor_by_username(conn, substitute)
+    except NotFound:
+        person = None
+        problems["substitute"] = f"unknown user {substitute!r}"
+    if person is not None and person.id == principal.id:
+        problems["substitute"] = "cannot delegate to oneself"
+    elif person is not None and person.read_only:
+        problems["substitute"] = "an auditor cannot act for others"
+    if starts_at.tzinfo is None or ends_at.tzinfo is None:
+        problems["starts_at"] = "times need a time zone"
+    elif ends_at <= starts_at:
+        problems["ends_at"] = "must be after starts_at"
+    elif ends_at <= now:
+        problems["ends_at"] = "must be in the future"
+    if problems:
+        raise ValidationFailed("invalid_delegation", fields=problems)
+    assert person is not None
+    new_id = conn.execute(insert(DELEGATIONS).values(
+        principal_id=principal.id, substitute_id=person.id, starts_at=starts_at,
+        ends_at=ends_at, created_at=now, revoked_at=None).returning(DELEGATIONS.c.id)).scalar_one()
+    return DelegationView(int(new_id), principal.username, person.username, starts_at, ends_at,
+                          None)
+
+
+def revoke(conn: Connection, delegation_id: int, *, principal: Actor, now: datetime) -> None:
+    row = conn.execute(select(DELEGATIONS).where(DELEGATIONS.c.id == delegation_id)).first()
+    if row is None or row.principal_id != principal.id:
+        raise NotFound("delegation_not_found", id=delegation_id)
+    conn.execute(update(DELEGATIONS).where(DELEGATIONS.c.id == delegation_id)
+                 .values(revoked_at=now))
+
+
+def of(conn: Connection, actor: Actor) -> list[DelegationView]:
+    """Delegations the actor gave or received."""
+    principal = USERS.alias("principal")
+    substitute = USERS.alias("substitute")
+    rows = conn.execute(
+        select(DELEGATIONS, principal.c.username.label("p"), substitute.c.username.label("s"))
+        .join(principal, principal.c.id == DELEGATIONS.c.principal_id)
+        .join(substitute, substitute.c.id == DELEGATIONS.c.substitute_id)
+        .where(or_(DELEGATIONS.c.principal_id == actor.id,
+                   DELEGATIONS.c.substitute_id == actor.id))
+        .order_by(DELEGATIONS.c.starts_at.desc())
+    )
+    return [DelegationView(r.id, r.p, r.s, r.starts_at, r.ends_at, r.revoked_at) for r in rows]
