@@ -12,6 +12,7 @@ from datetime import datetime
 
 from sqlalchemy import Connection, insert, or_, select, update
 
+from . import rawsql
 from .actors import Actor
 from .errors import Forbidden, NotFound, ValidationFailed
 from .models import Delegation
@@ -59,6 +60,19 @@ def create(conn: Connection, *, principal: Actor, substitute: str, starts_at: da
         ends_at=ends_at, created_at=now, revoked_at=None).returning(DELEGATIONS.c.id)).scalar_one()
     return DelegationView(int(new_id), principal.username, person.username, starts_at, ends_at,
                           None)
+
+
+def windows(conn: Connection, substitute_id: int) -> list[rawsql.Record]:
+    """The live delegations to this substitute (on every action, so kept cheap)."""
+    d = rawsql.dialect_of(conn)
+    cursor = rawsql.run(conn, "SELECT principal_id, starts_at, ends_at FROM delegations "
+                              "WHERE substitute_id = :s AND revoked_at IS NULL",
+                        {"s": substitute_id})
+    found = list(rawsql.records(cursor))
+    for row in found:
+        row["starts_at"], row["ends_at"] = d.read_time(row["starts_at"]), d.read_time(
+            row["ends_at"])
+    return found
 
 
 def revoke(conn: Connection, delegation_id: int, *, principal: Actor, now: datetime) -> None:

@@ -17,7 +17,7 @@ from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, select, union
 
 from . import assign, authz, delegation, habits, steps, store
 from .actors import Actor
@@ -39,6 +39,7 @@ from .errors import (
     WorkflowError,
 )
 from .org import actor_by_id, check_org_formats
+from .rawsql import Record
 from .registry import EFFECTS
 from .schema import Validator
 from .store import DONE, OPEN, WAITING, TaskRow
@@ -73,6 +74,7 @@ class Engine:
         self.clock = clock or SystemClock()
         self.calendar = calendar or WorkingCalendar.from_package()
         self.catalog = Catalog(db, definitions)
+        self._names: dict[int, str] = {}
         self.fault_hook: Callable[[str], None] | None = None
         """Tests set this to a callable(point) that may raise between two writes."""
 
@@ -186,11 +188,7 @@ class Engine:
         """
         if actor.read_only or authz.is_party(actor, row.created_by, row.data):
             return None
-        windows = conn.execute(
-            select(DELEGATIONS.c.principal_id, DELEGATIONS.c.starts_at, DELEGATIONS.c.ends_at)
-            .where(DELEGATIONS.c.substitute_id == actor.id, DELEGATIONS.c.revoked_at.is_(None))
-        ).all()
-        for window in windows:
+        for window in delegation.windows(conn, actor.id):
             principal = actor_by_id(conn, window.principal_id)
             if principal is None or authz.is_party(principal, row.created_by, row.data):
                 continue
@@ -372,6 +370,13 @@ class Engine:
                 return task, None
         found = self._delegated_task(conn, actor, row, tasks)
         return found if found else (None, None)
+
+    def _usernames(self, conn: Connection, ids: Sequence[int | None]) -> dict[int, str]:
+        """Usernames by id; they never change, so each is read once per process."""
+        missing = [i for i in ids if i and i not in self._names]
+        if missing:
+            self._names.update(store.usernames(conn, missing))
+        return self._names
 
     def _working_day(self, moment: datetime) -> date:
         """The working day a moment counts for: its local date, or the next working day."""
@@ -632,12 +637,13 @@ class Engine:
         if mine:
             stmt = stmt.where(instances.c.created_by == actor.id)
         elif not any(role in authz.GLOBAL_VIEWERS for role, _ in actor.roles):
-            involved = select(tasks.c.instance_id).where(tasks.c.assignee_id == actor.id)
+            parts = [select(tasks.c.instance_id).where(tasks.c.assignee_id == actor.id)]
             for role, scope in actor.roles:
-                involved = involved.union(select(tasks.c.instance_id).where(
+                parts.append(select(tasks.c.instance_id).where(
                     tasks.c.role == role, tasks.c.scope == scope))
-            involved = involved.union(select(habits.OBSERVERS.c.instance_id)
-                                      .where(habits.OBSERVERS.c.user_id == actor.id))
+            parts.append(select(habits.OBSERVERS.c.instance_id)
+                         .where(habits.OBSERVERS.c.user_id == actor.id))
+            involved = union(*parts)
             stmt = stmt.where((instances.c.created_by == actor.id)
                               | instances.c.id.in_(involved))
         with self.db.read() as conn:
@@ -740,7 +746,7 @@ class Engine:
             links = store.links_of(conn, row.id)
             if links:
                 chain = tuple(ChainLink(*c) for c in store.chain_of(conn, row.id))
-        names = store.usernames(conn, [row.created_by, *(t.assignee_id for t in tasks)])
+        names = self._usernames(conn, [row.created_by, *(t.assignee_id for t in tasks)])
         return InstanceView(
             id=row.id,
             workflow=row.workflow,
@@ -912,15 +918,6 @@ def _event_view(event: Mapping[str, Any]) -> EventView:
     )
 
 
-class _Row:
+def _Row(row: Mapping[str, Any] | None, values: Mapping[str, Any]) -> Record:
     """The instance row as it is after this transaction's writes, without reading it back."""
-
-    def __init__(self, row: Any, values: Mapping[str, Any]) -> None:
-        self._values = dict(row._mapping) if row is not None else {}
-        self._values.update(values)
-
-    def __getattr__(self, name: str) -> Any:
-        try:
-            return self._values[name]
-        except KeyError:
-            raise AttributeError(name) from None
+    return Record({**(row or {}), **values})

@@ -7,8 +7,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, func, insert, select, union_all, update
+from sqlalchemy import Connection, func, insert, select, union_all
 
+from . import rawsql
 from .models import (
     AuditEvent,
     DefinitionVersion,
@@ -52,27 +53,40 @@ class TaskRow:
     added_by: int | None = None
 
 
-def _task(row: Any) -> TaskRow:
-    return TaskRow(row.id, row.state, row.role, row.scope, row.assignee_id, row.seq, row.status,
-                   row.created_at, row.due_at, row.data, row.completed_by, row.kind, row.pooled,
-                   row.waiting_for, row.decision, row.added_by)
+def _task(row: Any, d: rawsql.Dialect) -> TaskRow:
+    return TaskRow(row["id"], row["state"], row["role"], row["scope"], row["assignee_id"],
+                   row["seq"], row["status"], d.read_time(row["created_at"]),
+                   d.read_time(row["due_at"]), d.read_json(row["data"]), row["completed_by"],
+                   row["kind"], bool(row["pooled"]), row["waiting_for"], row["decision"],
+                   row["added_by"])
 
 
-def load_instance(conn: Connection, instance_id: int, *, lock: bool) -> Any:
-    stmt = select(INSTANCES).where(INSTANCES.c.id == instance_id)
-    if lock and conn.dialect.name != "sqlite":
-        stmt = stmt.with_for_update()
-    return conn.execute(stmt).first()
+_INSTANCE_TIMES = ("created_at", "updated_at", "state_entered_at", "first_approved_at",
+                   "timer_due_at")
+
+
+def load_instance(conn: Connection, instance_id: int, *, lock: bool) -> rawsql.Record | None:
+    """The instance row (under a row lock on PostgreSQL when ``lock``), or None."""
+    d = rawsql.dialect_of(conn)
+    text = "SELECT * FROM instances WHERE id = :id"
+    if lock and not d.sqlite:
+        text += " FOR UPDATE"
+    found = list(rawsql.records(rawsql.run(conn, text, {"id": instance_id})))
+    if not found:
+        return None
+    row = found[0]
+    for name in _INSTANCE_TIMES:
+        row[name] = d.read_time(row[name])
+    row["data"] = d.read_json(row["data"])
+    return row
 
 
 def step_tasks(conn: Connection, instance_id: int, visit: int) -> list[TaskRow]:
     """The tasks of the current visit to the instance's state (a return opens a new visit)."""
-    rows = conn.execute(
-        select(TASKS)
-        .where(TASKS.c.instance_id == instance_id, TASKS.c.visit == visit)
-        .order_by(TASKS.c.seq, TASKS.c.id)
-    ).all()
-    return [_task(r) for r in rows]
+    d = rawsql.dialect_of(conn)
+    cursor = rawsql.run(conn, "SELECT * FROM tasks WHERE instance_id = :i AND visit = :v "
+                              "ORDER BY seq, id", {"i": instance_id, "v": visit})
+    return [_task(r, d) for r in rawsql.records(cursor)]
 
 
 def insert_instance(conn: Connection, values: Mapping[str, Any]) -> int:
@@ -80,51 +94,100 @@ def insert_instance(conn: Connection, values: Mapping[str, Any]) -> int:
                .scalar_one())
 
 
+def _encode(d: rawsql.Dialect, values: Mapping[str, Any], times: Iterable[str],
+            documents: Iterable[str]) -> dict[str, Any]:
+    encoded = dict(values)
+    for name in times:
+        if name in encoded:
+            encoded[name] = d.time(encoded[name])
+    for name in documents:
+        if name in encoded:
+            encoded[name] = d.json(encoded[name])
+    return encoded
+
+
 def update_instance(conn: Connection, instance_id: int, expected_version: int,
                     values: Mapping[str, Any]) -> bool:
-    result = conn.execute(
-        update(INSTANCES)
-        .where(INSTANCES.c.id == instance_id, INSTANCES.c.version == expected_version)
-        .values(**values)
-    )
-    return result.rowcount == 1
+    """Compare-and-set on the version: False when someone else changed the instance first."""
+    d = rawsql.dialect_of(conn)
+    columns = sorted(values)
+    text = (f"UPDATE instances SET {', '.join(f'{c} = :{c}' for c in columns)} "
+            "WHERE id = :id_ AND version = :expected_")
+    params = _encode(d, values, _INSTANCE_TIMES, ("data",))
+    params.update(id_=instance_id, expected_=expected_version)
+    return int(rawsql.run(conn, text, params).rowcount) == 1
+
+
+_TASK_COLUMNS = ("instance_id", "state", "role", "scope", "assignee_id", "visit", "seq",
+                 "status", "kind", "pooled", "waiting_for", "added_by", "created_at", "due_at")
+_INSERT_TASK = (f"INSERT INTO tasks ({', '.join(_TASK_COLUMNS)}) VALUES "
+                f"({', '.join(':' + c for c in _TASK_COLUMNS)}) RETURNING id")
 
 
 def insert_tasks(conn: Connection, rows: Sequence[Mapping[str, Any]]) -> list[int]:
+    d = rawsql.dialect_of(conn)
     ids = []
     for row in rows:
-        ids.append(int(conn.execute(insert(TASKS).values(**row).returning(TASKS.c.id))
-                       .scalar_one()))
+        params = {c: row.get(c) for c in _TASK_COLUMNS}
+        params.update(created_at=d.time(row["created_at"]), due_at=d.time(row.get("due_at")),
+                      kind=row.get("kind", "step"), pooled=bool(row.get("pooled", False)),
+                      seq=row.get("seq", 0))
+        ids.append(int(rawsql.run(conn, _INSERT_TASK, params).fetchone()[0]))
     return ids
 
 
 def close_task(conn: Connection, task_id: int, *, status: str, at: datetime,
                by: int | None, decision: str | None, data: Mapping[str, Any] | None) -> None:
-    conn.execute(
-        update(TASKS).where(TASKS.c.id == task_id)
-        .values(status=status, completed_at=at, completed_by=by, decision=decision, data=data)
-    )
+    d = rawsql.dialect_of(conn)
+    rawsql.run(conn, "UPDATE tasks SET status = :status, completed_at = :at, completed_by = :by, "
+                     "decision = :decision, data = :data WHERE id = :id",
+               {"status": status, "at": d.time(at), "by": by, "decision": decision,
+                "data": d.json(dict(data)) if data else None, "id": task_id})
 
 
 def cancel_tasks(conn: Connection, task_ids: Iterable[int], at: datetime) -> None:
-    ids = list(task_ids)
-    if ids:
-        conn.execute(update(TASKS).where(TASKS.c.id.in_(ids))
-                     .values(status=CANCELLED, completed_at=at))
+    d = rawsql.dialect_of(conn)
+    rawsql.run_many(conn, "UPDATE tasks SET status = 'cancelled', completed_at = :at "
+                          "WHERE id = :id", [{"at": d.time(at), "id": i} for i in task_ids])
 
 
 def open_task(conn: Connection, task_id: int, at: datetime, due_at: datetime | None) -> None:
-    conn.execute(update(TASKS).where(TASKS.c.id == task_id)
-                 .values(status=OPEN, created_at=at, due_at=due_at))
+    d = rawsql.dialect_of(conn)
+    rawsql.run(conn, "UPDATE tasks SET status = 'open', waiting_for = NULL, created_at = :at, "
+                     "due_at = :due WHERE id = :id",
+               {"at": d.time(at), "due": d.time(due_at), "id": task_id})
+
+
+_EVENT_COLUMNS = ("instance_id", "seq", "at", "actor", "on_behalf_of", "action", "outcome",
+                  "from_state", "to_state", "fired", "target", "comment", "data", "changes",
+                  "prev_hash", "hash")
+_INSERT_EVENT = (f"INSERT INTO audit_events ({', '.join(_EVENT_COLUMNS)}) VALUES "
+                 f"({', '.join(':' + c for c in _EVENT_COLUMNS)})")
 
 
 def insert_event(conn: Connection, values: Mapping[str, Any]) -> None:
-    conn.execute(insert(EVENTS).values(**values))
+    d = rawsql.dialect_of(conn)
+    params = _encode(d, {c: values[c] for c in _EVENT_COLUMNS}, ("at",), ("data", "changes"))
+    rawsql.run(conn, _INSERT_EVENT, params)
+
+
+_OUTBOX_COLUMNS = ("created_at", "instance_id", "recipient_id", "role", "scope", "key",
+                   "params", "status", "attempts", "next_attempt_at")
 
 
 def insert_outbox(conn: Connection, rows: Sequence[Mapping[str, Any]]) -> None:
-    if rows:
-        conn.execute(insert(OUTBOX), list(rows))
+    """Notifications written in the action's transaction, delivered after it commits."""
+    if not rows:
+        return
+    d = rawsql.dialect_of(conn)
+    extra = sorted({k for r in rows for k in r} - set(_OUTBOX_COLUMNS)
+                   - {"sent_at", "last_error"})
+    columns = (*_OUTBOX_COLUMNS, *extra)
+    text = (f"INSERT INTO outbox ({', '.join(columns)}) VALUES "
+            f"({', '.join(':' + c for c in columns)})")
+    rawsql.run_many(conn, text, [
+        _encode(d, {c: r.get(c) for c in columns}, ("created_at", "next_attempt_at"),
+                ("params",)) for r in rows])
 
 
 def insert_links(conn: Connection, rows: Sequence[Mapping[str, Any]]) -> None:
@@ -133,17 +196,18 @@ def insert_links(conn: Connection, rows: Sequence[Mapping[str, Any]]) -> None:
 
 
 def links_of(conn: Connection, instance_id: int) -> dict[str, list[int]]:
+    """Related instances by kind: outgoing links by their kind, incoming by the source's
+    lifecycle (one statement)."""
+    cursor = rawsql.run(conn, "SELECT links.kind, links.from_id, links.to_id, instances.workflow "
+                              "FROM links JOIN instances ON instances.id = links.from_id "
+                              "WHERE links.from_id = :i OR links.to_id = :i ORDER BY links.id",
+                        {"i": instance_id})
     out: dict[str, list[int]] = {}
-    for row in conn.execute(select(LINKS.c.kind, LINKS.c.to_id)
-                            .where(LINKS.c.from_id == instance_id).order_by(LINKS.c.id)):
-        out.setdefault(row.kind, []).append(row.to_id)
-    incoming = conn.execute(
-        select(INSTANCES.c.workflow, LINKS.c.from_id)
-        .join(INSTANCES, INSTANCES.c.id == LINKS.c.from_id)
-        .where(LINKS.c.to_id == instance_id).order_by(LINKS.c.id)
-    )
-    for row in incoming:
-        out.setdefault(row.workflow, []).append(row.from_id)
+    for kind, from_id, to_id, workflow in cursor.fetchall():
+        if from_id == instance_id:
+            out.setdefault(kind, []).append(to_id)
+        else:
+            out.setdefault(workflow, []).append(from_id)
     return out
 
 

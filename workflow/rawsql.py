@@ -1,0 +1,105 @@
+"""The hot path's statements, run on the transaction's own DBAPI cursor.
+
+An action's handful of statements through SQLAlchemy's statement machinery costs several
+times what the database itself spends on them, so the few statements every action runs are
+written once per dialect here and executed on the cursor of the same transaction. Values
+are stored exactly as SQLAlchemy stores them (UTC timestamps, JSON), so everything else may
+keep reading these tables through SQLAlchemy.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Connection
+
+_NAMED = re.compile(r":([a-z_]+)")
+
+
+class Record(dict[str, Any]):
+    """A row as a dict with attribute access."""
+
+    def __getattr__(self, name: str) -> Any:
+        try:
+            return self[name]
+        except KeyError:
+            raise AttributeError(name) from None
+
+
+class Dialect:
+    """How one database spells parameters, timestamps, JSON and booleans."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.sqlite = name == "sqlite"
+        self._cache: dict[str, str] = {}
+        if not self.sqlite:
+            from psycopg.types.json import Jsonb
+
+            self._jsonb = Jsonb
+
+    def sql(self, text: str) -> str:
+        """``:name`` parameters in the database's own paramstyle (cached)."""
+        found = self._cache.get(text)
+        if found is None:
+            found = text if self.sqlite else _NAMED.sub(r"%(\1)s", text.replace("%", "%%"))
+            self._cache[text] = found
+        return found
+
+    def time(self, value: datetime | None) -> Any:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given; times are timezone-aware")
+        if self.sqlite:
+            return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
+        return value
+
+    def read_time(self, value: Any) -> datetime | None:
+        if value is None:
+            return None
+        if isinstance(value, str):
+            return datetime.fromisoformat(value).replace(tzinfo=UTC)
+        return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+    def json(self, value: Any) -> Any:
+        if value is None:
+            return None
+        return json.dumps(value) if self.sqlite else self._jsonb(value)
+
+    def read_json(self, value: Any) -> Any:
+        return json.loads(value) if isinstance(value, str) else value
+
+
+_DIALECTS: dict[str, Dialect] = {}
+
+
+def dialect_of(conn: Connection) -> Dialect:
+    name = conn.dialect.name
+    found = _DIALECTS.get(name)
+    if found is None:
+        found = _DIALECTS[name] = Dialect(name)
+    return found
+
+
+def run(conn: Connection, text: str, params: Mapping[str, Any] | None = None) -> Any:
+    """Execute on the transaction's DBAPI cursor; the cursor, for fetching."""
+    cursor = conn.connection.cursor()
+    cursor.execute(dialect_of(conn).sql(text), params or {})
+    return cursor
+
+
+def run_many(conn: Connection, text: str, rows: Sequence[Mapping[str, Any]]) -> None:
+    if rows:
+        cursor = conn.connection.cursor()
+        cursor.executemany(dialect_of(conn).sql(text), list(rows))
+
+
+def records(cursor: Any) -> Iterable[Record]:
+    names = [d[0] for d in cursor.description]
+    for row in cursor.fetchall():
+        yield Record(zip(names, row, strict=True))
