@@ -16,11 +16,11 @@ from typing import Any
 
 from sqlalchemy import Connection, select
 
-from .models import AuditEvent, Instance
+from .models import AuditEvent, Instance, table_of
 
 GENESIS = "0" * 64
-_EVENTS = AuditEvent.__table__
-_INSTANCES = Instance.__table__
+_EVENTS = table_of(AuditEvent)
+_INSTANCES = table_of(Instance)
 
 
 def _iso(moment: datetime) -> str:
@@ -97,7 +97,7 @@ def verify(conn: Connection, batch: int = 500) -> tuple[int, BrokenLink | None]:
             select(_EVENTS).where(_EVENTS.c.instance_id.in_(ids))
             .order_by(_EVENTS.c.instance_id, _EVENTS.c.seq, _EVENTS.c.id)
         ).mappings():
-            events[event["instance_id"]].append(event)
+            events[event["instance_id"]].append(dict(event))
         for row in rows:
             broken = _check_chain(row.id, row.audit_head, row.audit_seq, events[row.id])
             if broken:

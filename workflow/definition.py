@@ -194,7 +194,7 @@ class Definition:
 # ------------------------------------------------------------------ YAML with line numbers
 
 
-class _Map(dict):  # type: ignore[type-arg]
+class _Map(dict[str, Any]):
     line: int = 0
     key_lines: dict[str, int]
 
@@ -219,7 +219,7 @@ def _construct_map(loader: _Loader, node: yaml.MappingNode) -> _Map:
     return result
 
 
-class _Seq(list):  # type: ignore[type-arg]
+class _Seq(list[Any]):
     item_lines: list[int]
 
 
@@ -294,6 +294,7 @@ class _Checker:
         if not isinstance(node, list):
             node = [node]
         calls = []
+        params: Any
         for index, item in enumerate(node):
             line = _line(item) or (node.item_lines[index] if isinstance(node, _Seq) else 0)
             if isinstance(item, str):
@@ -495,6 +496,7 @@ def _step(check: _Checker, name: str, node: Any) -> Step | None:
     generated = _generated_form(scoring, vote)
     if generated is not None and "form" in node:
         check.add(_line(node, "form"), f"{where}: scoring and voting steps generate their form")
+    form: dict[str, Any] | None
     if "form" in node:
         form = check.schema(node.get("form"), _line(node, "form"), f"{where} form")
     else:
@@ -773,7 +775,7 @@ def _timers(check: _Checker, raw: Any, states: Mapping[str, State],
             check.add(line, f"timer: transition {action!r} must be by: system")
         if any(t.state == state for t in timers):
             check.add(line, f"timer: {state!r} already has a timer")
-        timers.append(Timer(state, int(days or 1), str(action), line))
+        timers.append(Timer(str(state), int(days or 1), str(action), line))
     for t in transitions:
         if t.by == "system" and not any(tm.state == t.source and tm.action == t.action
                                         for tm in timers) and not _ladder_fires(states, t):

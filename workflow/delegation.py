@@ -15,11 +15,11 @@ from sqlalchemy import Connection, insert, or_, select, update
 from . import rawsql
 from .actors import Actor
 from .errors import Forbidden, NotFound, ValidationFailed
-from .models import Delegation
+from .models import Delegation, table_of
 from .org import actor_by_username
 from .store import USERS
 
-DELEGATIONS = Delegation.__table__
+DELEGATIONS = table_of(Delegation)
 
 
 @dataclass(frozen=True)

@@ -591,9 +591,10 @@ class Engine:
             return []
         now = self.clock.now()
         with self.db.read() as conn:
-            rows = [(r, None) for r in store.inbox(conn, user_id=actor.id, roles=actor.roles,
-                                                   limit=limit, workflow=workflow, state=state)
-                    if r.assignee_id == actor.id or r.created_by != actor.id]
+            own = store.inbox(conn, user_id=actor.id, roles=actor.roles, limit=limit,
+                              workflow=workflow, state=state)
+            rows: list[tuple[Any, str | None]] = [
+                (r, None) for r in own if r.assignee_id == actor.id or r.created_by != actor.id]
             for window in conn.execute(
                 select(DELEGATIONS).where(DELEGATIONS.c.substitute_id == actor.id,
                                           DELEGATIONS.c.revoked_at.is_(None))

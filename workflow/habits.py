@@ -19,11 +19,11 @@ from . import assign, authz, store
 from .actors import Actor
 from .definition import Definition, Step
 from .errors import Forbidden, InvalidAction, ValidationFailed
-from .models import Observer
+from .models import Observer, table_of
 from .org import actor_by_username
 from .store import OPEN, WAITING, TaskRow
 
-OBSERVERS = Observer.__table__
+OBSERVERS = table_of(Observer)
 USERNAME = {"type": "string", "minLength": 1, "maxLength": 60}
 
 SCHEMAS: dict[str, dict[str, Any]] = {

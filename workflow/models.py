@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import (
     JSON,
@@ -16,6 +16,7 @@ from sqlalchemy import (
     Integer,
     MetaData,
     String,
+    Table,
     Text,
     UniqueConstraint,
     text,
@@ -272,6 +273,11 @@ class OutboxMessage(Base):
 
 
 TABLES = Base.metadata.tables
+
+
+def table_of(model: type[Base]) -> Table:
+    """The Core table of a mapped class, typed as a Table (for statements on the hot path)."""
+    return cast(Table, model.__table__)
 
 
 class LoginThrottle(Base):

@@ -19,13 +19,13 @@ from sqlalchemy import Connection, delete, insert, select, update
 
 from .actors import ROLES, SCOPED_ROLES, Actor
 from .errors import NotFound, ValidationFailed
-from .models import ApiToken, Department, Field, RoleAssignment, User
+from .models import ApiToken, Department, Field, RoleAssignment, User, table_of
 
-USERS = User.__table__
-ROLE_TABLE = RoleAssignment.__table__
-TOKENS = ApiToken.__table__
-DEPARTMENTS = Department.__table__
-FIELDS = Field.__table__
+USERS = table_of(User)
+ROLE_TABLE = table_of(RoleAssignment)
+TOKENS = table_of(ApiToken)
+DEPARTMENTS = table_of(Department)
+FIELDS = table_of(Field)
 
 _hasher = PasswordHasher()  # argon2id with the library's (RFC 9106 low-memory) parameters
 _DUMMY_HASH = _hasher.hash("not a password anyone has")

@@ -59,7 +59,8 @@ class Dialect:
             return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
         return value
 
-    def read_time(self, value: Any) -> datetime | None:
+    def read_time(self, value: Any) -> Any:
+        """A stored timestamp as an aware UTC datetime (None stays None)."""
         if value is None:
             return None
         if isinstance(value, str):

@@ -124,7 +124,7 @@ def set_fields(ctx: ActionContext, *, values: Mapping[str, Any]) -> None:
 
 def split_by_shares(amount: Decimal, shares: list[tuple[str, Decimal]]) -> list[dict[str, str]]:
     """Split ``amount`` by percentage shares; the rounding remainder goes to the first person."""
-    lines = [
+    lines: list[dict[str, Any]] = [
         {"username": who, "share": str(share), "amount": (amount * share / 100).quantize(
             CENT, rounding=ROUND_DOWN)}
         for who, share in shares

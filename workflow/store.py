@@ -19,16 +19,17 @@ from .models import (
     RoleAssignment,
     Task,
     User,
+    table_of,
 )
 
-INSTANCES = Instance.__table__
-TASKS = Task.__table__
-EVENTS = AuditEvent.__table__
-LINKS = Link.__table__
-OUTBOX = OutboxMessage.__table__
-USERS = User.__table__
-ROLES = RoleAssignment.__table__
-DEFINITIONS = DefinitionVersion.__table__
+INSTANCES = table_of(Instance)
+TASKS = table_of(Task)
+EVENTS = table_of(AuditEvent)
+LINKS = table_of(Link)
+OUTBOX = table_of(OutboxMessage)
+USERS = table_of(User)
+ROLES = table_of(RoleAssignment)
+DEFINITIONS = table_of(DefinitionVersion)
 
 OPEN, WAITING, DONE, CANCELLED = "open", "waiting", "done", "cancelled"
 
@@ -223,10 +224,10 @@ def chain_of(conn: Connection, instance_id: int, limit: int = 50) -> list[tuple[
             LINKS.c.from_id.in_(frontier) | LINKS.c.to_id.in_(frontier))).all()
         frontier = [n for r in rows for n in (r.from_id, r.to_id) if n not in seen]
         seen.update(frontier)
-    rows = conn.execute(select(INSTANCES.c.id, INSTANCES.c.workflow, INSTANCES.c.state)
-                        .where(INSTANCES.c.id.in_(seen))).all()
+    found = conn.execute(select(INSTANCES.c.id, INSTANCES.c.workflow, INSTANCES.c.state)
+                         .where(INSTANCES.c.id.in_(seen))).all()
     order = {name: n for n, name in enumerate(CHAIN_ORDER)}
-    return sorted(((r.id, r.workflow, r.state) for r in rows),
+    return sorted(((r.id, r.workflow, r.state) for r in found),
                   key=lambda item: (order.get(item[1], len(order)), item[0]))
 
 
