@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import copy
+import shutil
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from workflow import Actor, Engine
@@ -78,3 +80,35 @@ def outbox(engine: Engine, key: str | None = None) -> list[dict[str, Any]]:
         if key:
             stmt = stmt.where(OUTBOX.c.key == key)
         return [dict(r) for r in conn.execute(stmt).mappings()]
+
+
+def copy_definitions(folder: Path) -> Path:
+    """A copy of the shipped definition files in ``folder`` (created if missing)."""
+    from workflow.definition import default_folder, files_in
+
+    folder.mkdir(parents=True, exist_ok=True)
+    for path in files_in(default_folder()):
+        shutil.copy(path, folder / path.name)
+    return folder
+
+
+def folder_engine(database: Any, clock: Any, calendar: Any, folder: Path) -> Engine:
+    """An engine on the definitions in ``folder``, with the demo organisation loaded."""
+    from workflow import demo
+
+    engine = Engine(database, clock=clock, calendar=calendar, definitions=folder)
+    engine.load_definitions()
+    with database.write() as conn:
+        demo.load(conn, now=clock.now(), password=None)
+    return engine
+
+
+def actor_getter(engine: Engine) -> ActorGetter:
+    """``get("head_smelting")`` → the Actor of a user of ``engine``'s database."""
+    from workflow import org
+
+    def get(username: str) -> Actor:
+        with engine.db.read() as conn:
+            return org.actor_by_username(conn, username)
+
+    return get

@@ -15,8 +15,16 @@ def serve(host: str, port: int) -> None:
     from werkzeug.serving import run_simple
 
     from web.app import create_app
+    from workflow.errors import DefinitionError
 
-    app = create_app()
+    try:
+        app = create_app()
+    except DefinitionError as exc:
+        for problem in exc.problems:
+            click.echo(str(problem), err=True)
+        raise click.ClickException("not starting: the definitions above are invalid") from exc
+    click.echo(f"innoflow on http://{host}:{port}/ (scheduler "
+               f"{'on' if app.config.get('SCHEDULER') else 'off'})")
     run_simple(host, port, app, threaded=True, use_reloader=False)
 
 

@@ -77,16 +77,19 @@ def permitted(transition: Transition, actor: Actor, *, created_by: int,
     return True
 
 
-def can_view(actor: Actor, definition: Definition, *, created_by: int, data: Mapping[str, Any],
+def can_view(actor: Actor, definition: Definition, *, state: str, created_by: int,
+             data: Mapping[str, Any],
              task_roles: Iterable[tuple[str, str, int | None]]) -> bool:
     """Visible to its parties, to global viewers, to the roles its steps name (in scope),
     and to whoever had or has a task on it."""
     if actor.is_system or is_party(actor, created_by, data):
         return True
+    if definition.states[state].public:
+        return True
     if any(role in GLOBAL_VIEWERS for role, _ in actor.roles):
         return True
-    for state in definition.states.values():
-        for assignee in state.step.assignees if state.step else ():
+    for declared in definition.states.values():
+        for assignee in declared.step.assignees if declared.step else ():
             scope = str(data.get(assignee.scope_from) or "") if assignee.scope_from \
                 else assignee.scope
             if actor.holds(assignee.role, scope):

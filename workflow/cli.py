@@ -16,7 +16,9 @@ from .errors import WorkflowError
 
 
 def _db() -> Database:
-    return Database()
+    database = Database()
+    click.get_current_context().call_on_close(database.dispose)
+    return database
 
 
 @click.group()
@@ -40,7 +42,12 @@ def db_upgrade() -> None:
 
 
 @cli.command("demo")
-def demo_command() -> None:
+@click.option("--years", type=click.IntRange(1, 10), default=None,
+              help="also simulate N years of activity through the engine (fake clock)")
+@click.option("--params", "params_file", type=click.Path(exists=True, dir_okay=False,
+                                                         path_type=Path), default=None,
+              help="simulation parameter file (default: the seed company's two years)")
+def demo_command(years: int | None, params_file: Path | None) -> None:
     """Load the demo organisation (password 'demo' for everyone) and print the users."""
     from .migrate import upgrade
 
@@ -53,6 +60,49 @@ def demo_command() -> None:
         click.echo(f"{user.username:<20} {', '.join(user.roles) or '(proposer)':<32} "
                    f"{user.department or ''}")
     click.echo(f"\nEvery demo user's password is '{demo.PASSWORD}'.")
+    if years is not None or params_file is not None:
+        _simulate(database, years, params_file)
+
+
+def _simulate(database: Database, years: int | None, params_file: Path | None) -> None:
+    from datetime import UTC, datetime
+
+    from . import reports, simulate
+    from .clock import FakeClock
+    from .engine import Engine
+    params = simulate.Params.load(params_file or simulate.builtin("seed_company"), years=years)
+    engine = Engine(database, clock=FakeClock(datetime.combine(params.start, datetime.min.time(),
+                                                               tzinfo=UTC)))
+    engine.load_definitions()
+    click.echo(f"simulating {params.years} year(s) from {params.start} (seed {params.seed}) …")
+    summary = simulate.run(engine, params)
+    click.echo(f"{summary.actions} actions to {summary.last_day}: {summary.suggestions} "
+               f"suggestions ({summary.adopted} adopted), {summary.awards} nominations "
+               f"({summary.awarded} awarded), {summary.projects} projects, {summary.payouts} "
+               f"payouts, CNY {summary.paid:,.2f} paid")
+    for year in range(params.start.year, params.start.year + params.years):
+        figures = reports.totals(database, year=year)
+        click.echo(f"{year}: adopted {figures['adopted_suggestions']}, awards "
+                   f"{figures['awards']}, decided {figures['reward_decided']:.2f}, paid "
+                   f"{figures['reward_paid']:.2f}")
+
+
+@cli.command("reports")
+@click.option("--year", type=int, required=True)
+@click.option("--xlsx", "xlsx", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="also write every table to this XLSX file (Chinese headers)")
+def reports_command(year: int, xlsx: Path | None) -> None:
+    """Print the year's headline figures; optionally export every table as XLSX."""
+    from . import exports, reports
+
+    database = _db()
+    figures = reports.totals(database, year=year)
+    for key, value in figures.items():
+        click.echo(f"{key:<24} {value}")
+    if xlsx is not None:
+        report = reports.report(database, year=year, now=SystemClock().now())
+        xlsx.write_bytes(exports.to_xlsx(report))
+        click.echo(f"wrote {len(report.tables)} tables to {xlsx}")
 
 
 @cli.group("users")
@@ -158,12 +208,31 @@ def audit_verify() -> None:
 
 @cli.command("scheduler")
 @click.option("--interval", default=30.0, show_default=True, help="seconds between runs")
-def scheduler_command(interval: float) -> None:
-    """Run only the scheduler (for deployments whose web processes don't)."""
-    from .scheduler import run_forever
+@click.option("--once", is_flag=True, help="catch up on all due work, print totals, exit")
+def scheduler_command(interval: float, once: bool) -> None:
+    """Run the scheduler: timers, reminders and escalation, notification delivery.
+
+    Safe to run in several processes at once (and next to ``innoflow serve``).
+    """
+    from . import calendar as working_days
+    from .notify import Notifier
+    from .scheduler import Jobs, labeller, run_forever
     from .service import build_engine
 
-    run_forever(build_engine(), interval=interval)
+    engine = build_engine()
+    with engine.db.write() as conn:
+        working_days.seed_from_package(conn, now=engine.clock.now())
+        missing = working_days.status(conn, now=engine.clock.now()).missing_years
+    if missing:
+        click.echo(f"warning: no working-day schedule for {', '.join(map(str, missing))}; "
+                   "weekends only until an admin enters it", err=True)
+    if once:
+        jobs = Jobs(engine, Notifier.from_environment(labels=labeller(engine)))
+        jobs.refresh_calendar()
+        totals = jobs.run_until_idle()
+        click.echo(" ".join(f"{k}={v}" for k, v in totals.items()))
+        return
+    run_forever(engine, interval=interval)
 
 
 def main() -> None:

@@ -51,6 +51,8 @@ class ActionContext:
     target: str | None = None
     task_data: list[Mapping[str, Any]] = field(default_factory=list)
     lookup: Callable[[int], InstanceRef | None] = lambda _id: None
+    query: Callable[..., Any] | None = None
+    """A named read from ``registry.QUERIES`` in the action's transaction (None in replay)."""
     changes: dict[str, Any] = field(default_factory=dict)
     spawns: list[SpawnRequest] = field(default_factory=list)
     links: list[LinkRequest] = field(default_factory=list)

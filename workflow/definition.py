@@ -112,6 +112,8 @@ class State:
     final: bool
     step: Step | None
     line: int
+    public: bool = False
+    """Everyone may read an instance while it is here (a public notice, 公示)."""
 
 
 @dataclass(frozen=True)
@@ -131,6 +133,8 @@ class Transition:
     not_by_actors_of: tuple[str, ...]
     idempotency_key: str | None
     line: int
+    revises: bool = False
+    """The proposer (re)submits and may revise the start data on the way (a partial update)."""
 
 
 @dataclass(frozen=True)
@@ -557,19 +561,20 @@ def parse(text: str, file: str = "<string>") -> Definition:
         node = node or {}
         if not _NAME.match(str(state_name)):
             check.add(line, f"state {state_name!r}: names are snake_case")
-        check.keys(node, {"label", "final", "step"}, f"state {state_name!r}")
+        check.keys(node, {"label", "final", "step", "public"}, f"state {state_name!r}")
         final = bool(node.get("final", False))
         step = _step(check, state_name, node.get("step"))
         if final and step is not None:
             check.add(line, f"state {state_name!r}: a final state has no step")
         states[state_name] = State(state_name, _label(node.get("label"), state_name), final, step,
-                                   line)
+                                   line, bool(node.get("public", False)))
 
     initial = doc.get("initial")
     if initial not in states:
         check.add(_line(doc, "initial"), f"initial state {initial!r} is not declared")
 
     transitions = _transitions(check, doc.get("transitions"), states)
+    transitions = _revisions(transitions, start_schema, on_start)
     timers = _timers(check, doc.get("timers"), states, transitions)
     _check_reminder_actions(check, states, transitions)
     _check_graph(check, states, transitions, timers, initial)
@@ -716,6 +721,23 @@ def _transitions(check: _Checker, raw: Any, states: Mapping[str, State]) -> list
     return result
 
 
+def _revisions(transitions: list[Transition], start_schema: Mapping[str, Any],
+               on_start: tuple[Call, ...]) -> list[Transition]:
+    """An owner's submit without its own schema takes the start form as a partial update:
+    every start field optional, except the links made at creation, which stay fixed."""
+    fixed = {str(c.params["field"]) for c in on_start if c.name == "link_parent"}
+    properties = {k: v for k, v in (start_schema.get("properties") or {}).items()
+                  if k not in fixed}
+    patch = MappingProxyType({"type": "object", "additionalProperties": False,
+                              "properties": properties})
+    return [
+        Transition(**{**t.__dict__, "schema": patch, "revises": True, "merge": True})
+        if t.by == "owner" and t.outcome == "submit" and not t.schema.get("properties")
+        else t
+        for t in transitions
+    ]
+
+
 def _expand_returned_from(
     check: _Checker, transitions: list[Transition], states: Mapping[str, State]
 ) -> list[Transition]:
@@ -775,7 +797,8 @@ def _timers(check: _Checker, raw: Any, states: Mapping[str, State],
             check.add(line, f"timer: transition {action!r} must be by: system")
         if any(t.state == state for t in timers):
             check.add(line, f"timer: {state!r} already has a timer")
-        timers.append(Timer(str(state), int(days or 1), str(action), line))
+        whole = days if isinstance(days, int) and days >= 1 else 1  # reported above
+        timers.append(Timer(str(state), whole, str(action), line))
     for t in transitions:
         if t.by == "system" and not any(tm.state == t.source and tm.action == t.action
                                         for tm in timers) and not _ladder_fires(states, t):

@@ -79,7 +79,8 @@ def revoke(conn: Connection, delegation_id: int, *, principal: Actor, now: datet
     row = conn.execute(select(DELEGATIONS).where(DELEGATIONS.c.id == delegation_id)).first()
     if row is None or row.principal_id != principal.id:
         raise NotFound("delegation_not_found", id=delegation_id)
-    conn.execute(update(DELEGATIONS).where(DELEGATIONS.c.id == delegation_id)
+    conn.execute(update(DELEGATIONS).where(DELEGATIONS.c.id == delegation_id,
+                                           DELEGATIONS.c.revoked_at.is_(None))
                  .values(revoked_at=now))
 
 

@@ -45,6 +45,7 @@ USERS: list[tuple[str, str, str, list[str]]] = [
     ("committee_member_4", "罗委员 Luo", "sta_office", ["committee_member"]),
     ("committee_member_5", "梁委员 Liang", "smelting", ["committee_member"]),
     ("sta_admin", "科技管理部 Admin", "sta_office", ["sta_admin"]),
+    ("sta_admin_2", "科技管理部 Tang", "sta_office", ["sta_admin"]),
     ("finance", "财务 Qian", "finance_dept", ["finance"]),
     ("finance_2", "财务 Jiang", "finance_dept", ["finance"]),
     ("general_manager", "总经理 Han", "sta_office", ["general_manager"]),

@@ -40,7 +40,7 @@ from .errors import (
 )
 from .org import actor_by_id, check_org_formats
 from .rawsql import Record
-from .registry import EFFECTS
+from .registry import EFFECTS, QUERIES
 from .schema import Validator
 from .store import DONE, OPEN, WAITING, TaskRow
 from .views import ActionView, ChainLink, EventView, InstanceView, Page, TaskView
@@ -125,7 +125,7 @@ class Engine:
             if row is None:
                 raise NotFound("instance_not_found", id=instance_id)
             entry = self.catalog.by_id(row.definition_id)
-            if self._idempotent_replay(conn, row, entry.definition, action, payload):
+            if self._idempotent_replay(conn, row, entry.definition, action, payload, actor):
                 return self._view(conn, row, entry, actor)
             if expected_version is not None and expected_version != row.version:
                 raise VersionConflict("stale_version", expected=expected_version,
@@ -152,16 +152,26 @@ class Engine:
         return results
 
     def _idempotent_replay(self, conn: Connection, row: Any, definition: Definition,
-                           action: str, data: Mapping[str, Any]) -> bool:
-        """A repeated idempotent action with the same key answers as before, changing nothing."""
-        keys = {t.idempotency_key for t in definition.transitions
-                if t.action == action and t.idempotency_key}
-        if not keys:
+                           action: str, data: Mapping[str, Any], actor: Actor) -> bool:
+        """A repeated idempotent action with the same key answers as before, changing nothing.
+
+        Only to someone who could have done it (whoever did, or a holder of the step's role);
+        anyone else is answered as for any action the state does not offer.
+        """
+        transitions = [t for t in definition.transitions
+                       if t.action == action and t.idempotency_key]
+        if not transitions:
             return False
-        key = next(iter(keys))
+        key = transitions[0].idempotency_key
         done = store.fired_event(conn, row.id, action)
         if done is None:
             return False
+        step = definition.states[transitions[0].source].step
+        entitled = done.actor == actor.username or (
+            step is not None and not actor.read_only
+            and any(actor.holds(a.role, assign.scope_of(a, row.data)) for a in step.assignees))
+        if not entitled:
+            return False  # answered like any other action in this state
         if done.data.get(key) == data.get(key):
             return True
         raise InvalidAction("already_done_differently", action=action, field=key)
@@ -218,6 +228,8 @@ class Engine:
         errors = definition.validator(spec.schema).errors(data)
         if errors:
             raise ValidationFailed("invalid_data", fields=errors)
+        if spec.revises and data:
+            self._check_revision(conn, definition, row, actor, data, now)
 
         state = definition.states[row.state]
         step = state.step
@@ -310,6 +322,22 @@ class Engine:
                                        "kind": link.kind} for link in ctx.links])
         self._fault("before_commit")
         return _Row(row, values)
+
+    def _check_revision(self, conn: Connection, definition: Definition, row: Any, actor: Actor,
+                        data: Mapping[str, Any], now: datetime) -> None:
+        """The revised item must still be a valid application, as if submitted anew."""
+        fields = definition.start_schema.get("properties") or {}
+        revised = {k: v for k, v in {**row.data, **data}.items() if k in fields}
+        errors = definition.validator(definition.start_schema).errors(revised)
+        if errors:
+            raise ValidationFailed("invalid_data", fields=errors)
+        check_org_formats(conn, definition.start_schema, data)
+        ctx = ActionContext(workflow=definition.name, instance_id=row.id, state=row.state,
+                            action="revise", actor=actor, now=now, data=revised,
+                            action_data=data)
+        for call in definition.on_start:
+            if EFFECTS[call.name].validates:
+                EFFECTS[call.name].func(ctx, **call.params)
 
     def _step_result(self, conn: Connection, step: Step, ctx: ActionContext) -> dict[str, Any]:
         """What a scoring or voting step concludes when it completes."""
@@ -409,6 +437,7 @@ class Engine:
             workflow=definition.name, instance_id=None, state=definition.initial,
             action="start", actor=actor, now=now, data=dict(data), action_data=data,
             lookup=lambda other_id: self._lookup(conn, other_id),
+            query=lambda name, **params: QUERIES[name](conn, **params),
         )
         for call in definition.on_start:
             EFFECTS[call.name].func(ctx, **call.params)
@@ -456,6 +485,7 @@ class Engine:
                 "created_at": now, "due_at": due, "status": OPEN, "kind": "step",
                 "waiting_for": None, "added_by": None}
         rows: list[dict[str, Any]] = []
+        unassigned: list[dict[str, Any]] = []
         if step.mode == "owner":
             rows.append({**base, "role": "owner", "scope": "", "assignee_id": created_by,
                          "seq": 0, "pooled": False})
@@ -477,6 +507,12 @@ class Engine:
             else:
                 rows.append({**base, "role": assignee.role, "scope": scope, "assignee_id": None,
                              "seq": 0, "pooled": True})
+                if step.mode != "single":
+                    # Nobody eligible holds the role in scope: the admins must assign someone.
+                    unassigned.append(_message(instance_id, "nobody_eligible", now,
+                                               role="sta_admin", scope="",
+                                               params={"state": state.name,
+                                                       "role": assignee.role, "scope": scope}))
         ids = store.insert_tasks(conn, rows)
         if step.mode == "sequential":
             for previous, current in pairwise(ids):
@@ -486,7 +522,7 @@ class Engine:
                            role=None if r["assignee_id"] else r["role"],
                            scope=None if r["assignee_id"] else r["scope"],
                            params={"state": state.name})
-                  for r in rows if r["status"] == OPEN]
+                  for r in rows if r["status"] == OPEN] + unassigned
         if step.copy_to:
             observers = [uid for a in step.copy_to
                          for uid, _ in store.role_holders(conn, a.role, assign.scope_of(a, data))]
@@ -720,8 +756,8 @@ class Engine:
         task_roles = [(t.role, t.scope, t.assignee_id) for t in conn.execute(
             select(store.TASKS.c.role, store.TASKS.c.scope, store.TASKS.c.assignee_id)
             .where(store.TASKS.c.instance_id == row.id))]
-        if authz.can_view(actor, entry.definition, created_by=row.created_by, data=row.data,
-                          task_roles=task_roles):
+        if authz.can_view(actor, entry.definition, state=row.state, created_by=row.created_by,
+                          data=row.data, task_roles=task_roles):
             return
         if habits.is_observer(conn, row.id, actor.id):
             return
@@ -772,10 +808,15 @@ class Engine:
                      tasks: Sequence[TaskRow], actor: Actor) -> list[ActionView]:
         found = []
         holding: tuple[TaskRow | None, Actor | None] | None = None
+        machine = self.catalog.by_id(row.definition_id).machine
+        ctx = ActionContext(workflow=definition.name, instance_id=row.id, state=row.state,
+                            action="", actor=actor, now=self.clock.now(), data=dict(row.data),
+                            action_data={}, returned_from=row.returned_from,
+                            first_approved=row.first_approved_at is not None)
         for name in definition.actions_from(row.state):
             candidates = definition.transitions_for(row.state, name)
             spec = candidates[0]
-            if spec.by == "system":
+            if spec.by == "system" or not machine.may(row.state, name, ctx):
                 continue
             if not authz.permitted(spec, actor, created_by=row.created_by, data=row.data,
                                    tasks=tasks):

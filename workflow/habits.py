@@ -21,7 +21,7 @@ from .definition import Definition, Step
 from .errors import Forbidden, InvalidAction, ValidationFailed
 from .models import Observer, table_of
 from .org import actor_by_username
-from .store import OPEN, WAITING, TaskRow
+from .store import DONE, OPEN, WAITING, TaskRow
 
 OBSERVERS = table_of(Observer)
 USERNAME = {"type": "string", "minLength": 1, "maxLength": 60}
@@ -127,6 +127,10 @@ def _person(unit: Unit, username: str, field: str) -> Actor:
         raise ValidationFailed("not_eligible", fields={field: f"{username} may not act on this"})
     if any(t.assignee_id == person.id and t.status in (OPEN, WAITING) for t in unit.tasks):
         raise ValidationFailed("already_holds", fields={field: f"{username} already has a task"})
+    if any(t.status == DONE and person.id in (t.assignee_id, t.completed_by) for t in unit.tasks):
+        # Handing a second task of the step to someone who already decided would count
+        # their score or vote twice.
+        raise ValidationFailed("already_decided", fields={field: f"{username} already decided"})
     return person
 
 

@@ -36,6 +36,10 @@ def _guard(call: Call) -> Callable[[Any], bool]:
     return check
 
 
+def _holds(call: Call, ctx: ActionContext) -> bool:
+    return bool(registry.GUARDS[call.name].func(ctx, **call.params))
+
+
 def _recorder(transition: Transition) -> Callable[[Any], None]:
     def record(event: Any) -> None:
         event.model.fired = transition
@@ -64,6 +68,19 @@ class CompiledMachine:
             auto_transitions=False,
             send_event=True,
         )
+
+    def may(self, state: str, action: str, ctx: ActionContext) -> bool:
+        """Whether some transition of ``action`` could fire on the data as it stands; the
+        return target the actor will pick is not known yet, so it counts as satisfied."""
+        for transition in self.definition.transitions_for(state, action):
+            try:
+                conditions = all(_holds(c, ctx) for c in transition.conditions
+                                 if c.name != "chosen_target")
+                if conditions and not any(_holds(c, ctx) for c in transition.unless):
+                    return True
+            except (ValueError, KeyError, TypeError):
+                continue
+        return False
 
     def fire(self, state: str, action: str, ctx: ActionContext) -> Transition:
         """Fire ``action`` from ``state``; the declared transition that fired, or an error."""

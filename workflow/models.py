@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
+from decimal import Decimal
 from typing import Any, cast
 
 from sqlalchemy import (
@@ -15,6 +16,7 @@ from sqlalchemy import (
     Index,
     Integer,
     MetaData,
+    Numeric,
     String,
     Table,
     Text,
@@ -152,14 +154,14 @@ class Task(Base):
     __table_args__ = (
         Index(None, "instance_id", "visit"),
         # The inbox: pooled tasks by role and scope, and personal tasks, open only.
-        Index("ix_tasks_open_pool", "role", "scope", "due_at",
+        Index("ix_tasks_open_pool", "role", "scope", "due_at", "id",
               sqlite_where=text("status = 'open' AND assignee_id IS NULL"),
               postgresql_where=text("status = 'open' AND assignee_id IS NULL")),
-        Index("ix_tasks_open_assignee", "assignee_id", "due_at",
+        Index("ix_tasks_open_assignee", "assignee_id", "due_at", "id",
               sqlite_where=text("status = 'open' AND assignee_id IS NOT NULL"),
               postgresql_where=text("status = 'open' AND assignee_id IS NOT NULL")),
         # The overdue scan.
-        Index("ix_tasks_open_due", "due_at",
+        Index("ix_tasks_open_due", "due_at", "id",
               sqlite_where=text("status = 'open' AND due_at IS NOT NULL"),
               postgresql_where=text("status = 'open' AND due_at IS NOT NULL")),
     )
@@ -378,3 +380,30 @@ class UserContact(Base):
     mobile: Mapped[str | None] = mapped_column(String(40))
     language: Mapped[str] = mapped_column(String(10), default="zh-CN")
     timezone: Mapped[str] = mapped_column(String(60), default="Asia/Shanghai")
+
+
+class RewardBudget(Base):
+    """A yearly reward budget of a department (``*`` for the whole company), set by admins."""
+
+    __tablename__ = "reward_budgets"
+    __table_args__ = (UniqueConstraint("year", "department"),)
+    id: Mapped[int] = mapped_column(IdType, primary_key=True)
+    year: Mapped[int] = mapped_column(Integer)
+    department: Mapped[str] = mapped_column(String(40))
+    amount: Mapped[Decimal] = mapped_column(Numeric(14, 2))
+    set_by: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    set_at: Mapped[datetime]
+
+
+class OrgAssessment(Base):
+    """双百分: an organisation's yearly party-building and operations scores (each of 100)."""
+
+    __tablename__ = "org_assessments"
+    __table_args__ = (UniqueConstraint("year", "organisation"),)
+    id: Mapped[int] = mapped_column(IdType, primary_key=True)
+    year: Mapped[int] = mapped_column(Integer)
+    organisation: Mapped[str] = mapped_column(ForeignKey("departments.code"))
+    party_score: Mapped[Decimal] = mapped_column(Numeric(5, 2))
+    operations_score: Mapped[Decimal] = mapped_column(Numeric(5, 2))
+    entered_by: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    entered_at: Mapped[datetime]

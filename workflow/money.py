@@ -5,7 +5,8 @@ from __future__ import annotations
 import re
 from decimal import Decimal, InvalidOperation
 
-MONEY_PATTERN = r"^-?(0|[1-9][0-9]{0,11})(\.[0-9]{1,2})?$"
+MONEY_PATTERN = r"^(0|[1-9][0-9]{0,11})(\.[0-9]{1,2})?$"
+"""Amounts are never negative here: rewards, budgets, benefits and payments."""
 _MONEY_RE = re.compile(MONEY_PATTERN)
 CENT = Decimal("0.01")
 

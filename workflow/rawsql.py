@@ -17,7 +17,7 @@ from typing import Any
 
 from sqlalchemy import Connection
 
-_NAMED = re.compile(r":([a-z_]+)")
+_NAMED = re.compile(r"(?<!:):([a-z_][a-z0-9_]*)")
 
 
 class Record(dict[str, Any]):

@@ -8,12 +8,13 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from decimal import ROUND_DOWN, Decimal
+from decimal import Decimal
 from typing import Any
 
+from . import rewards
 from .context import ActionContext, LinkRequest, SpawnRequest
 from .errors import ValidationFailed
-from .money import CENT, format_money, parse_money
+from .money import format_money, parse_money
 
 MONEY = {"type": "string", "pattern": r"^-?[0-9]+(\.[0-9]{1,2})?$"}
 FIELD = {"type": "string", "minLength": 1}
@@ -24,10 +25,14 @@ class Entry:
     name: str
     func: Callable[..., Any]
     params: Mapping[str, Any]
+    validates: bool = False
+    """An effect that only checks the data (re-run when the proposer revises it)."""
 
 
 GUARDS: dict[str, Entry] = {}
 EFFECTS: dict[str, Entry] = {}
+QUERIES: dict[str, Callable[..., Any]] = {}
+"""Named reads an effect may make in its action's transaction (``ctx.query``)."""
 
 
 def _params(properties: Mapping[str, Any], required: list[str] | None = None) -> dict[str, Any]:
@@ -47,9 +52,10 @@ def guard(name: str, properties: Mapping[str, Any], required: list[str] | None =
     return register
 
 
-def effect(name: str, properties: Mapping[str, Any], required: list[str] | None = None):
+def effect(name: str, properties: Mapping[str, Any], required: list[str] | None = None, *,
+           validates: bool = False):
     def register(func: Callable[..., None]) -> Callable[..., None]:
-        EFFECTS[name] = Entry(name, func, _params(properties, required))
+        EFFECTS[name] = Entry(name, func, _params(properties, required), validates)
         return func
 
     return register
@@ -122,24 +128,59 @@ def set_fields(ctx: ActionContext, *, values: Mapping[str, Any]) -> None:
         ctx.set(key, value)
 
 
-def split_by_shares(amount: Decimal, shares: list[tuple[str, Decimal]]) -> list[dict[str, str]]:
-    """Split ``amount`` by percentage shares; the rounding remainder goes to the first person."""
-    lines: list[dict[str, Any]] = [
-        {"username": who, "share": str(share), "amount": (amount * share / 100).quantize(
-            CENT, rounding=ROUND_DOWN)}
-        for who, share in shares
-    ]
-    remainder = amount - sum((line["amount"] for line in lines), Decimal(0))
-    lines[0]["amount"] += remainder
-    return [{**line, "amount": format_money(line["amount"])} for line in lines]
+def split_by_shares(amount: Decimal, shares: list[tuple[str, Decimal]], *,
+                    remainder_to: str | None = None) -> list[dict[str, str]]:
+    """Split ``amount`` by percentage shares; see :func:`workflow.rewards.split_by_shares`."""
+    return [line.record() for line in rewards.split_by_shares(amount, shares,
+                                                              remainder_to=remainder_to)]
 
 
 def team_shares(ctx: ActionContext, owner: str) -> list[tuple[str, Decimal]]:
-    team = ctx.data.get("team") or []
-    shares = [(m["username"], Decimal(str(m.get("share", 0)))) for m in team if m.get("username")]
-    if not shares or sum(s for _, s in shares) != 100:
+    """The declared team's shares (which must add up to 100), or the owner alone."""
+    team = [m for m in ctx.data.get("team") or [] if isinstance(m, Mapping)]
+    if not team:
         return [(owner, Decimal(100))]
-    return shares
+    return rewards.parse_shares(team)
+
+
+def _payee(ctx: ActionContext) -> str:
+    me = ctx.lookup(ctx.instance_id) if ctx.instance_id is not None else None
+    owner = str(ctx.data.get("lead") or (me.created_by if me else ""))
+    if not owner:
+        raise ValueError("spawn_payout: nobody to pay")
+    return owner
+
+
+def _spawn_payout(ctx: ActionContext, decision: rewards.RewardDecision,
+                  remainder_field: str = "remainder_to") -> None:
+    """Record the decision with the item and start a payout split among the team."""
+    ctx.set("reward", decision.record())
+    ctx.set("reward_amount", format_money(decision.amount))
+    if decision.amount <= 0:
+        return
+    owner = _payee(ctx)
+    shares = team_shares(ctx, owner)
+    names = [who for who, _ in shares]
+    declared = ctx.data.get(remainder_field)
+    remainder_to = str(declared) if declared else (owner if owner in names else names[0])
+    lines = split_by_shares(decision.amount, shares, remainder_to=remainder_to)
+    ctx.spawns.append(
+        SpawnRequest(
+            workflow="payout",
+            link_kind="payout",
+            data={
+                "title": str(ctx.data.get("title", "")),
+                "source_id": ctx.instance_id,
+                "source_workflow": ctx.workflow,
+                "department": ctx.data.get("department"),
+                "year": decision.year,
+                "amount": format_money(decision.amount),
+                "remainder_to": remainder_to,
+                "reward": decision.record(),
+                "lines": lines,
+            },
+        )
+    )
 
 
 @effect(
@@ -158,36 +199,25 @@ def spawn_payout(
     grade_field: str | None = None,
     grade_table: Mapping[str, str] | None = None,
 ) -> None:
-    """Start a payout for the reward decided here, split among the team by shares."""
+    """Start a payout for the reward decided here (an entered amount or a grade table)."""
     if amount_field:
-        amount = parse_money(ctx.data[amount_field])
+        rule: dict[str, Any] = {"name": f"decided:{amount_field}",
+                                "decided": {"field": amount_field}}
     elif grade_field and grade_table is not None:
-        amount = Decimal(grade_table.get(str(ctx.data.get(grade_field)), "0"))
+        rule = {"name": f"grade_table:{grade_field}",
+                "grade_table": {"field": grade_field, "table": dict(grade_table)}}
     else:
         raise ValueError("spawn_payout needs amount_field or grade_field with grade_table")
-    if amount <= 0:
-        return
-    me = ctx.lookup(ctx.instance_id) if ctx.instance_id is not None else None
-    owner = str(ctx.data.get("lead") or (me.created_by if me else ""))
-    if not owner:
-        raise ValueError("spawn_payout: nobody to pay")
-    lines = split_by_shares(amount, team_shares(ctx, owner))
-    ctx.set("reward_amount", format_money(amount))
-    ctx.spawns.append(
-        SpawnRequest(
-            workflow="payout",
-            link_kind="payout",
-            data={
-                "title": str(ctx.data.get("title", "")),
-                "source_id": ctx.instance_id,
-                "source_workflow": ctx.workflow,
-                "department": ctx.data.get("department"),
-                "year": ctx.now.year,
-                "amount": format_money(amount),
-                "lines": lines,
-            },
-        )
-    )
+    _spawn_payout(ctx, rewards.compute([rule], ctx.data, rewards.decision_year(ctx.now)))
+
+
+@effect("decide_reward", {"rules": rewards.RULES_SCHEMA, "remainder_field": FIELD},
+        required=["rules"])
+def decide_reward(ctx: ActionContext, *, rules: list[Mapping[str, Any]],
+                  remainder_field: str = "remainder_to") -> None:
+    """Apply the year's reward rule, record rule, inputs and result, and start the payout."""
+    decision = rewards.compute(rules, ctx.data, rewards.decision_year(ctx.now))
+    _spawn_payout(ctx, decision, remainder_field)
 
 
 @effect(
@@ -234,10 +264,7 @@ def link_parent(
     ctx.links.append(LinkRequest(target_id=parent.id, kind=kind))
 
 
-@effect(
-    "check_sum",
-    {"items": FIELD, "amount": FIELD, "total": FIELD},
-)
+@effect("check_sum", {"items": FIELD, "amount": FIELD, "total": FIELD}, validates=True)
 def check_sum(ctx: ActionContext, *, items: str, amount: str, total: str) -> None:
     """Refuse data whose line amounts do not add up to the declared total."""
     lines = ctx.data.get(items) or []
@@ -250,7 +277,7 @@ def check_sum(ctx: ActionContext, *, items: str, amount: str, total: str) -> Non
         )
 
 
-@effect("check_shares", {"field": FIELD})
+@effect("check_shares", {"field": FIELD}, validates=True)
 def check_shares(ctx: ActionContext, *, field: str) -> None:
     """Refuse a team whose declared shares do not add up to 100%."""
     team = ctx.data.get(field) or []
@@ -262,3 +289,32 @@ def check_shares(ctx: ActionContext, *, field: str) -> None:
     names = [m.get("username") for m in team]
     if len(set(names)) != len(names):
         raise ValidationFailed("duplicate_member", fields={field: "a person is listed twice"})
+
+
+# ---------------------------------------------------------------- budgets
+
+
+@effect("check_budget", {})
+def check_budget(ctx: ActionContext) -> None:
+    """Record whether this payout fits the year's budgets (read in the same transaction)."""
+    if ctx.query is None:
+        return
+    ctx.set("budget_check", ctx.query(
+        "budget_check", year=int(ctx.data["year"]), department=ctx.data.get("department"),
+        amount=str(ctx.data["amount"])))
+
+
+@guard("within_budget", {})
+def within_budget(ctx: ActionContext) -> bool:
+    """The recorded budget check found room (no budget set counts as room)."""
+    found = ctx.data.get("budget_check")
+    return not isinstance(found, Mapping) or bool(found.get("within", True))
+
+
+def _budget_check(conn: Any, **params: Any) -> Any:
+    from . import budgets
+
+    return budgets.check(conn, **params)
+
+
+QUERIES["budget_check"] = _budget_check

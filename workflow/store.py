@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, func, insert, select, union_all
+from sqlalchemy import Connection, func, insert, select
 
 from . import rawsql
 from .models import (
@@ -285,38 +285,58 @@ def role_holders(conn: Connection, role: str, scope: str) -> list[tuple[int, str
     return [(r.id, r.username) for r in rows]
 
 
+_TASK_FIELDS = "id, instance_id, state, role, scope, assignee_id, status, created_at, due_at"
+
+
+def _inbox_sql(roles: int, by_state: bool, by_workflow: bool) -> str:
+    """The inbox statement for a shape of query (built once per shape, then cached)."""
+    filters = (" AND state = :state" if by_state else "") + (
+        " AND EXISTS (SELECT 1 FROM instances i WHERE i.id = tasks.instance_id"
+        " AND i.workflow = :workflow)" if by_workflow else "")
+    sources = ["assignee_id = :user"] + [
+        f"assignee_id IS NULL AND role = :role{n} AND scope = :scope{n}" for n in range(roles)]
+    parts = []
+    for source in sources:
+        where = f"status = 'open' AND {source}{filters}"
+        parts.append(f"SELECT * FROM (SELECT {_TASK_FIELDS} FROM tasks WHERE {where} "
+                     "AND due_at IS NOT NULL ORDER BY due_at, id LIMIT :limit) AS dated")
+        parts.append(f"SELECT * FROM (SELECT {_TASK_FIELDS} FROM tasks WHERE {where} "
+                     "AND due_at IS NULL ORDER BY id LIMIT :limit) AS undated")
+    return (f"SELECT t.*, i.workflow, i.title, i.created_by FROM ({' UNION ALL '.join(parts)}) "
+            "AS t JOIN instances i ON i.id = t.instance_id "
+            "ORDER BY t.due_at IS NULL, t.due_at, t.id LIMIT :limit")
+
+
+_INBOX_SQL: dict[tuple[int, bool, bool], str] = {}
+
+
 def inbox(conn: Connection, *, user_id: int, roles: Iterable[tuple[str, str]], limit: int,
-          workflow: str | None = None, state: str | None = None) -> list[Any]:
-    """Open tasks a user may act on: one indexed top-N per role, then merged.
+          workflow: str | None = None, state: str | None = None) -> list[rawsql.Record]:
+    """Open tasks a user may act on, earliest deadline first, those without one last.
 
-    ``WHERE role IN (…) OR assignee = …`` would scan every open task; a UNION ALL of one
-    index range per role and one for personal tasks stays fast at a million instances.
+    ``WHERE role IN (…) OR assignee = …`` would scan every open task. Instead each source
+    (personal tasks, then each role and scope held) gives its own top-N twice, from the
+    partial indexes on open tasks: tasks with a deadline in index order, and tasks without
+    one; the few rows are merged at the end. Statement text is cached per shape.
     """
-    columns = (TASKS.c.id, TASKS.c.instance_id, TASKS.c.state, TASKS.c.role, TASKS.c.scope,
-               TASKS.c.assignee_id, TASKS.c.status, TASKS.c.created_at, TASKS.c.due_at)
-    due_order = (TASKS.c.due_at.is_(None), TASKS.c.due_at, TASKS.c.id)
-
-    def limited(stmt: Any) -> Any:
-        return stmt.order_by(*due_order).limit(limit).subquery().select()
-
-    parts = [limited(select(*columns).where(TASKS.c.status == OPEN,
-                                            TASKS.c.assignee_id == user_id))]
-    for role, scope in sorted(set(roles)):
-        parts.append(limited(select(*columns).where(
-            TASKS.c.status == OPEN, TASKS.c.assignee_id.is_(None),
-            TASKS.c.role == role, TASKS.c.scope == scope)))
-    merged = union_all(*parts).subquery()
-    stmt = (
-        select(merged, INSTANCES.c.workflow, INSTANCES.c.title, INSTANCES.c.created_by)
-        .join(INSTANCES, INSTANCES.c.id == merged.c.instance_id)
-        .order_by(merged.c.due_at.is_(None), merged.c.due_at, merged.c.id)
-        .limit(limit)
-    )
-    if workflow:
-        stmt = stmt.where(INSTANCES.c.workflow == workflow)
-    if state:
-        stmt = stmt.where(merged.c.state == state)
-    return list(conn.execute(stmt))
+    held = sorted(set(roles))
+    shape = (len(held), state is not None, workflow is not None)
+    text = _INBOX_SQL.get(shape)
+    if text is None:
+        text = _INBOX_SQL[shape] = _inbox_sql(*shape)
+    params: dict[str, Any] = {"user": user_id, "limit": limit}
+    for n, (role, scope) in enumerate(held):
+        params[f"role{n}"], params[f"scope{n}"] = role, scope
+    if state is not None:
+        params["state"] = state
+    if workflow is not None:
+        params["workflow"] = workflow
+    d = rawsql.dialect_of(conn)
+    found = list(rawsql.records(rawsql.run(conn, text, params)))
+    for row in found:
+        row["created_at"], row["due_at"] = d.read_time(row["created_at"]), d.read_time(
+            row["due_at"])
+    return found
 
 
 def overdue(conn: Connection, now: datetime, limit: int) -> list[Any]:

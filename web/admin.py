@@ -1,0 +1,100 @@
+"""Admin: users, roles and scopes, departments and fields, definitions and their checks."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+
+from workflow import org
+from workflow.definition import load_folder
+from workflow.errors import ValidationFailed
+
+from .auth import roles_required
+from .errors import message_of
+from .screens import engine
+
+bp = Blueprint("admin", __name__, url_prefix="/admin")
+
+
+def _page(message: str | None = None, status: int = 200) -> Any:
+    with engine().db.read() as conn:
+        users = org.list_users(conn)
+        departments = org.departments(conn)
+        fields = org.fields(conn)
+    _definitions, problems = load_folder(engine().catalog.folder)
+    return render_template("admin.html", users=users, departments=departments, fields=fields,
+                           versions=engine().catalog.versions(), problems=problems,
+                           calendar_gaps=engine().calendar.unknown_years(
+                               range(engine().clock.now().year,
+                                     engine().clock.now().year + 2)),
+                           message=message), status
+
+
+@bp.get("")
+@roles_required("sta_admin")
+def index() -> Any:
+    return _page()
+
+
+def _roles() -> list[str]:
+    return [r.strip() for r in request.form.get("roles", "").replace(",", " ").split()
+            if r.strip()]
+
+
+@bp.post("/users")
+@roles_required("sta_admin")
+def add_user() -> Any:
+    try:
+        with engine().db.write() as conn:
+            org.add_user(conn, username=request.form.get("username", "").strip(),
+                         name=request.form.get("name", "").strip() or None,
+                         department=request.form.get("department") or None, roles=_roles(),
+                         password=request.form.get("password") or None,
+                         now=engine().clock.now())
+    except ValidationFailed as exc:
+        return _page(message_of(exc) + ": " + str(exc.fields), 422)
+    flash(_("User added."), "ok")
+    return redirect(url_for("admin.index"))
+
+
+@bp.post("/users/<username>/roles")
+@roles_required("sta_admin")
+def set_roles(username: str) -> Any:
+    try:
+        with engine().db.write() as conn:
+            org.set_roles(conn, username=username, roles=_roles())
+    except ValidationFailed as exc:
+        return _page(message_of(exc) + ": " + str(exc.fields), 422)
+    flash(_("Roles saved."), "ok")
+    return redirect(url_for("admin.index"))
+
+
+@bp.post("/departments")
+@roles_required("sta_admin")
+def add_department() -> Any:
+    return _add(org.add_department, org.DEPARTMENTS)
+
+
+@bp.post("/fields")
+@roles_required("sta_admin")
+def add_field() -> Any:
+    return _add(org.add_field, org.FIELDS)
+
+
+def _add(adder: Any, table: Any) -> Any:
+    code = request.form.get("code", "").strip()
+    zh = request.form.get("name_zh", "").strip()
+    en = request.form.get("name_en", "").strip()
+    if not code.replace("_", "").isalnum() or len(code) > 40 or not zh or not en:
+        return _page(_("Code (letters, digits, _), Chinese and English names are required."),
+                     422)
+    from sqlalchemy import select
+
+    with engine().db.write() as conn:
+        if conn.execute(select(table.c.code).where(table.c.code == code)).first():
+            return _page(_("That code exists already."), 422)
+        adder(conn, code=code, name_zh=zh[:100], name_en=en[:100])
+    flash(_("Saved."), "ok")
+    return redirect(url_for("admin.index"))

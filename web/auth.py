@@ -1,0 +1,279 @@
+"""Who is asking: session logins (Flask-Login), API tokens, timeouts, throttled failures."""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+import time
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+
+from flask import (
+    Blueprint,
+    Flask,
+    current_app,
+    flash,
+    g,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
+from flask_babel import gettext as _
+from flask_login import LoginManager, UserMixin, current_user, login_user, logout_user
+
+from workflow import Actor, Engine, logins, org
+from workflow.errors import Forbidden, Unauthenticated, ValidationFailed
+
+from .errors import json_error
+
+bp = Blueprint("auth", __name__)
+login_manager = LoginManager()
+
+
+class WebUser(UserMixin):
+    def __init__(self, user: logins.SessionUser) -> None:
+        self.actor = user.actor
+        self.name = user.name
+        self.epoch = user.epoch
+        self.id = user.actor.id
+
+    def get_id(self) -> str:
+        return f"{self.id}:{self.epoch}"
+
+
+def engine() -> Engine:
+    return current_app.extensions["innoflow"]  # type: ignore[no-any-return]
+
+
+def now_seconds() -> float:
+    return engine().clock.now().timestamp()
+
+
+@login_manager.user_loader
+def load_user(ident: str) -> WebUser | None:
+    user_id, _sep, epoch = ident.partition(":")
+    if not user_id.isdigit() or not epoch.isdigit():
+        return None
+    with engine().db.read() as conn:
+        user = logins.session_user(conn, user_id=int(user_id))
+    if user is None or user.epoch != int(epoch):
+        return None
+    return WebUser(user)
+
+
+@login_manager.unauthorized_handler
+def unauthorized() -> Any:
+    if request.path.startswith("/api/"):
+        return json_error(401, "unauthenticated", "log in or send a bearer token")
+    return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
+
+
+def bearer_token() -> str | None:
+    header = request.headers.get("Authorization", "")
+    scheme, _sep, token = header.partition(" ")
+    if scheme.lower() != "bearer":
+        return None
+    return token.strip() or None
+
+
+TOKEN_CACHE_SECONDS = 5.0
+"""How long a process trusts a token it checked (a revoked token stops within this time)."""
+_token_lock = threading.Lock()
+
+
+def _token_actor(token: str) -> Actor | None:
+    key = hashlib.sha256(token.encode()).hexdigest()
+    now = time.monotonic()
+    _token_cache: dict[str, tuple[float, Actor]] = current_app.extensions.setdefault(
+        "innoflow_tokens", {})
+    cached = _token_cache.get(key)
+    if cached is not None and cached[0] > now:
+        return cached[1]
+    with engine().db.read() as conn:
+        actor = org.actor_by_token(conn, token)
+    with _token_lock:
+        if len(_token_cache) > 10_000:
+            _token_cache.clear()
+        if actor is not None:
+            _token_cache[key] = (now + TOKEN_CACHE_SECONDS, actor)
+        else:
+            _token_cache.pop(key, None)
+    return actor
+
+
+def current_actor() -> Actor | None:
+    """The actor of this request: the bearer token's user on the API, else the session's."""
+    if "actor" in g:
+        return g.actor  # type: ignore[no-any-return]
+    actor: Actor | None = None
+    g.via_token = False
+    if request.path.startswith("/api/") and request.headers.get("Authorization"):
+        token = bearer_token()
+        if token:
+            actor = _token_actor(token)
+        g.via_token = actor is not None
+        if actor is None:
+            g.bad_token = True
+    elif current_user.is_authenticated:
+        actor = current_user.actor
+    g.actor = actor
+    return actor
+
+
+def require_actor() -> Actor:
+    actor = current_actor()
+    if actor is None:
+        raise Unauthenticated("login_required")
+    return actor
+
+
+def has_role(actor: Actor | None, *roles: str) -> bool:
+    return actor is not None and any(role in roles for role, _scope in actor.roles)
+
+
+def roles_required(*roles: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    def decorate(view: Callable[..., Any]) -> Callable[..., Any]:
+        @wraps(view)
+        def wrapped(*args: Any, **kwargs: Any) -> Any:
+            actor = current_actor()
+            if actor is None:
+                return login_manager.unauthorized()
+            if not has_role(actor, *roles):
+                raise Forbidden("role_required", roles=list(roles))
+            return view(*args, **kwargs)
+
+        return wrapped
+
+    return decorate
+
+
+def login_required(view: Callable[..., Any]) -> Callable[..., Any]:
+    @wraps(view)
+    def wrapped(*args: Any, **kwargs: Any) -> Any:
+        if current_actor() is None:
+            return login_manager.unauthorized()
+        return view(*args, **kwargs)
+
+    return wrapped
+
+
+def _check_timeouts() -> Any:
+    if request.endpoint in (None, "static") or request.headers.get("Authorization"):
+        return None
+    if not current_user.is_authenticated:
+        return None
+    now = now_seconds()
+    idle = current_app.config["SESSION_IDLE_MINUTES"] * 60
+    absolute = current_app.config["SESSION_MAX_HOURS"] * 3600
+    login_at = session.get("login_at", 0.0)
+    seen_at = session.get("seen_at", 0.0)
+    if now - seen_at > idle or now - login_at > absolute:
+        logout_user()
+        session.clear()
+        g.pop("actor", None)
+        if request.path.startswith("/api/"):
+            return json_error(401, "unauthenticated", "session expired")
+        flash(_("Your session expired. Please log in again."), "info")
+        return redirect(url_for("auth.login"))
+    session["seen_at"] = now
+    return None
+
+
+def _safe_next(target: str | None) -> str:
+    if target and target.startswith("/") and not target.startswith("//") \
+            and "\\" not in target and not target.startswith("/auth/"):
+        return target
+    return url_for("inbox.inbox")
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login() -> Any:
+    if request.method == "GET":
+        if current_user.is_authenticated:
+            return redirect(url_for("inbox.inbox"))
+        return render_template("login.html", next=request.args.get("next", ""))
+    username = request.form.get("username", "").strip()[:60]
+    password = request.form.get("password", "")[:200]
+    keys = [f"user:{username.lower()}", f"addr:{request.remote_addr or '-'}"]
+    now = engine().clock.now()
+    with engine().db.write() as conn:
+        if logins.locked(conn, keys=keys, now=now):
+            status, message = 429, _("Too many failed attempts. Try again in 15 minutes.")
+        else:
+            user = logins.check_password(conn, username=username, password=password)
+            if user is not None:
+                logins.clear_failures(conn, keys=keys)
+                status = 0
+            else:
+                logins.record_failure(conn, keys=keys, now=now)
+                status, message = 401, _("Wrong username or password.")
+    if status:
+        return render_template("login.html", error=message, username=username,
+                               next=request.form.get("next", "")), status
+    session.clear()
+    login_user(WebUser(user))
+    session.permanent = True
+    session["login_at"] = session["seen_at"] = now.timestamp()
+    return redirect(_safe_next(request.form.get("next")))
+
+
+@bp.post("/logout")
+def logout() -> Any:
+    if current_user.is_authenticated:
+        with engine().db.write() as conn:
+            logins.end_sessions(conn, user_id=current_user.id)
+    logout_user()
+    session.clear()
+    return redirect(url_for("auth.login"))
+
+
+@bp.get("/profile")
+@login_required
+def profile() -> Any:
+    return render_template("profile.html", token=None, delegations=_delegations())
+
+
+def _delegations() -> list[Any]:
+    from .delegations import mine
+
+    return mine()
+
+
+@bp.post("/profile/token")
+@login_required
+def new_token() -> Any:
+    actor = require_actor()
+    with engine().db.write() as conn:
+        token = org.issue_token(conn, username=actor.username, now=engine().clock.now())
+    return render_template("profile.html", token=token, delegations=_delegations())
+
+
+@bp.post("/profile/password")
+@login_required
+def change_password() -> Any:
+    actor = require_actor()
+    current = request.form.get("current_password", "")
+    new = request.form.get("new_password", "")
+    if new != request.form.get("confirm_password", ""):
+        raise ValidationFailed("passwords_differ", fields={"confirm_password": "differs"})
+    if len(new) < 8:
+        raise ValidationFailed("weak_password", fields={"new_password": "at least 8 characters"})
+    with engine().db.write() as conn:
+        if logins.check_password(conn, username=actor.username, password=current) is None:
+            raise ValidationFailed("wrong_password", fields={"current_password": "wrong"})
+        org.set_password(conn, username=actor.username, password=new)
+        user = logins.session_user(conn, user_id=actor.id)
+    assert user is not None
+    login_user(WebUser(user))
+    flash(_("Password changed. Other sessions were logged out."), "ok")
+    return redirect(url_for("auth.profile"))
+
+
+def init_app(app: Flask) -> None:
+    login_manager.init_app(app)
+    login_manager.session_protection = None
+    app.before_request(_check_timeouts)
+    app.register_blueprint(bp, url_prefix="/auth")

@@ -1,0 +1,55 @@
+"""Helpers the screens share: the engine, the actor, choices for forms, working days."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from flask import current_app
+
+from workflow import Actor, Engine, logins, org
+from workflow.views import InstanceView
+
+from .auth import require_actor
+from .forms import Choices
+from .i18n import language
+
+
+def engine() -> Engine:
+    return current_app.extensions["innoflow"]  # type: ignore[no-any-return]
+
+
+def actor() -> Actor:
+    return require_actor()
+
+
+def choices(workflow: str | None = None) -> Choices:
+    with engine().db.read() as conn:
+        departments = org.departments(conn)
+        fields = org.fields(conn)
+        users = logins.display_names(conn)
+    key = "name_zh" if language() == "zh" else "name_en"
+    states = engine().catalog.newest(workflow).definition.states if workflow else {}
+    return Choices([(d["code"], d[key]) for d in departments],
+                   [(f["code"], f[key]) for f in fields], users, states)
+
+
+def working_days_left(due: datetime | None) -> int | None:
+    if due is None:
+        return None
+    cal = engine().calendar
+    zone = cal.zone
+    today = engine().clock.now().astimezone(zone).date()
+    return cal.working_days_between(today, due.astimezone(zone).date())
+
+
+def definition_of(view: InstanceView) -> Any:
+    """The definition version the instance runs on."""
+    catalog = engine().catalog
+    newest = catalog.newest(view.workflow)
+    if newest.version == view.definition_version:
+        return newest.definition
+    for row in catalog.versions():
+        if row["name"] == view.workflow and row["version"] == view.definition_version:
+            return catalog.by_id(int(row["id"])).definition  # type: ignore[call-overload]
+    return newest.definition

@@ -1,0 +1,15 @@
+// Small improvements only: every page works without this file.
+document.addEventListener("DOMContentLoaded", function () {
+  document.querySelectorAll("fieldset.rows").forEach(function (set) {
+    var button = set.querySelector("button.add-row");
+    var template = set.querySelector("template");
+    var body = set.querySelector("tbody");
+    if (!button || !template || !body) { return; }
+    button.hidden = false;
+    button.addEventListener("click", function () {
+      var row = document.createElement("tr");
+      row.innerHTML = template.innerHTML.split("__n__").join(String(body.rows.length));
+      body.appendChild(row);
+    });
+  });
+});
