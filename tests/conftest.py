@@ -10,8 +10,7 @@ from datetime import UTC, datetime
 import pytest
 from sqlalchemy import text
 
-from workflow import Actor, Database, Engine, FakeClock
-from workflow import demo, org
+from workflow import Actor, Database, Engine, FakeClock, demo, org
 from workflow.calendar import WorkingCalendar
 from workflow.models import Base
 

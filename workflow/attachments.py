@@ -11,9 +11,9 @@ from typing import Any
 
 from sqlalchemy import Connection, insert, select
 
-from .models import Attachment
+from .models import Attachment, table_of
 
-ATTACHMENTS = Attachment.__table__
+ATTACHMENTS = table_of(Attachment)
 
 _SIGNATURES = (
     (b"%PDF-", "application/pdf"),

@@ -62,6 +62,16 @@ def demo_command(years: int | None, params_file: Path | None) -> None:
     click.echo(f"\nEvery demo user's password is '{demo.PASSWORD}'.")
     if years is not None or params_file is not None:
         _simulate(database, years, params_file)
+    from .service import build_engine
+
+    engine = build_engine(database.url)
+    try:
+        started = demo.start_work(engine)
+    finally:
+        engine.db.dispose()
+    if started:
+        click.echo(f"{started} suggestions are under way: log in as head_smelting, "
+                   "expert_smelting_1, committee_office or finance to act on them.")
 
 
 def _simulate(database: Database, years: int | None, params_file: Path | None) -> None:

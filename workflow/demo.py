@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import copy
 from datetime import datetime
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, func, select
 
 from . import org
+from .models import Instance, table_of
+
+if TYPE_CHECKING:
+    from .engine import Engine
 
 DEPARTMENTS = [
     ("smelting", "电解铝厂", "Smelting plant"),
@@ -75,3 +81,50 @@ def load(conn: Connection, *, now: datetime, password: str | None = PASSWORD
             org.add_user(conn, username=username, name=name, department=department,
                          roles=roles, password=password, now=now)
     return org.list_users(conn)
+
+
+def _example(definition: Any, state: str, action: str) -> dict[str, Any]:
+    schema = definition.transitions_for(state, action)[0].schema
+    return copy.deepcopy((schema.get("examples") or [{}])[0])
+
+
+def start_work(engine: Engine) -> int:
+    """Put a few items in flight, so that every demo role finds something in its inbox.
+
+    Runs through the engine like any user would, and only on a database without instances.
+    """
+    with engine.db.read() as conn:
+        if conn.execute(select(func.count()).select_from(table_of(Instance))).scalar():
+            return 0
+        people = {name: org.actor_by_username(conn, name) for name, _n, _d, _r in USERS}
+    suggestion = engine.catalog.newest("suggestion").definition
+    base = copy.deepcopy(suggestion.start_schema["examples"][0])
+    titles = ["Reuse condensate from the evaporation line 蒸发冷凝水回用",
+              "Automatic idler welding 托辊自动焊接",
+              "Anode change tool rack 换极工具架改进",
+              "Remote meter reading in the power plant 远程抄表",
+              "Dust hood on the crusher 破碎机除尘罩"]
+    started = 0
+    steps = [[], ["approve"], ["approve", "score"], ["approve", "score", "adopt"],
+             ["approve", "score", "adopt", "report_completion", "verify_benefit",
+              "decide_reward", "confirm_list", "approve"]]
+    actors = {"approve": ["head_smelting"], "adopt": ["committee_office"],
+              "score": ["expert_smelting_1", "expert_smelting_2", "expert_smelting_3"],
+              "report_completion": ["head_smelting"], "verify_benefit": ["finance"],
+              "decide_reward": ["sta_admin"]}
+    for title, path in zip(titles, steps, strict=True):
+        view = engine.start("suggestion", actor=people["demo_proposer"],
+                            data={**base, "title": title})
+        view = engine.act(view.id, "submit", actor=people["demo_proposer"])
+        for action in path:
+            if action in ("confirm_list", "approve") and view.workflow == "payout":
+                who = ["sta_admin_2"] if action == "confirm_list" else ["finance"]
+            else:
+                who = actors[action]
+            for name in who:
+                data = _example(engine.catalog.newest(view.workflow).definition, view.state, action)
+                view = engine.act(view.id, action, actor=people[name], data=data)
+            if view.workflow == "suggestion" and view.state == "closed":
+                view = engine.get(view.links["payout"][0], actor=people["sta_admin_2"])
+        started += 1
+    return started

@@ -162,7 +162,7 @@ class Engine:
                        if t.action == action and t.idempotency_key]
         if not transitions:
             return False
-        key = transitions[0].idempotency_key
+        key = str(transitions[0].idempotency_key)
         done = store.fired_event(conn, row.id, action)
         if done is None:
             return False

@@ -13,9 +13,9 @@ from sqlalchemy import Connection, delete, insert, select, update
 
 from . import org
 from .actors import Actor
-from .models import LoginThrottle
+from .models import LoginThrottle, table_of
 
-THROTTLE = LoginThrottle.__table__
+THROTTLE = table_of(LoginThrottle)
 MAX_FAILURES = 5
 WINDOW = timedelta(minutes=15)
 LOCKOUT = timedelta(minutes=15)
