@@ -207,3 +207,20 @@ def test_habits__batch_approve_is_one_transaction_each(engine, actor):
     for result in (results[0], results[2]):
         events = engine.history(result.instance_id, actor=head)
         assert [e.action for e in events][-1] == "approve"
+
+
+def test_habits__only_the_system_flags_and_the_same_flag_counts_once(engine, actor):
+    from workflow import Actor
+
+    view = make_instance(engine, actor("demo_proposer"), "suggestion")
+    flag = {"key": "milestone_missed:1", "reason": "milestone_missed"}
+    with pytest.raises(Forbidden):
+        engine.act(view.id, "flag", actor=actor("sta_admin"), data=flag)
+    with pytest.raises(ValidationFailed) as caught:
+        engine.act(view.id, "flag", actor=Actor.system(), data={"key": "x"})
+    assert "reason" in caught.value.fields
+    flagged = engine.act(view.id, "flag", actor=Actor.system(), data=flag)
+    again = engine.act(view.id, "flag", actor=Actor.system(), data=flag)
+    assert again.version == flagged.version == view.version + 1
+    assert [f["key"] for f in again.data["flags"]] == ["milestone_missed:1"]
+    assert engine.replay(view.id) == (again.state, dict(again.data))

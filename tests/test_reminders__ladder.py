@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import select
 
 from tests.factories import make_instance
-from workflow import Engine, FakeClock, demo
+from workflow import Actor, Engine, FakeClock, demo
 from workflow.definition import DefinitionError, Reminders, parse
 from workflow.notify import Notifier
 from workflow.notify.bell import latest
@@ -325,3 +325,10 @@ def test_reminders__project_milestone_reminds_the_lead_then_reports_the_miss(
         [note] = [n for n in latest(conn, lead.id) if n.key == "milestone"
                   and n.params["stage"] == "missed"]
     assert note.params["name"] == "Pilot run"
+    # The project itself is flagged, once, as an audited system action that replays.
+    sta_admin = engine.get(view.id, actor=Actor.system())
+    [flag] = sta_admin.data["flags"]
+    assert (flag["reason"], flag["details"]["name"]) == ("milestone_missed", "Pilot run")
+    events = [e for e in engine.history(view.id, actor=Actor.system()) if e.action == "flag"]
+    assert [(e.actor, e.fired) for e in events] == [("system", False)]
+    assert engine.replay(view.id) == (sta_admin.state, dict(sta_admin.data))

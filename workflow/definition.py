@@ -28,6 +28,8 @@ from .schema import EMPTY_OBJECT, Validator, expand, schema_problem
 MODES = ("owner", "single", "any", "all", "sequential", "quorum")
 HABITS = ("transfer", "claim", "release", "add_signer", "remove_signer", "copy", "urge")
 """Built-in actions of every step (转交, 认领, 退回池, 加签, 减签, 抄送, 催办); reserved names."""
+FLAG = "flag"
+"""The scheduler's mark on an instance (a missed milestone), in any state; reserved."""
 DEFAULT_HABITS = frozenset({"transfer", "claim", "release", "copy", "urge"})
 OUTCOMES = ("approve", "reject", "return", "withdraw", "submit", "other")
 BY = ("step", "owner", "anyone", "system")
@@ -627,7 +629,7 @@ def _transitions(check: _Checker, raw: Any, states: Mapping[str, State]) -> list
         if not isinstance(action, str) or not _NAME.match(action):
             check.add(line, "a transition needs an action name in snake_case")
             continue
-        if action in HABITS or action == "start":
+        if action in HABITS or action in ("start", FLAG):
             check.add(line, f"{where}: {action!r} is a built-in action; choose another name")
         sources = node.get("source")
         sources = sources if isinstance(sources, list) else [sources]

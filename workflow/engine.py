@@ -27,7 +27,7 @@ from .catalog import Catalog, Entry
 from .clock import Clock, SystemClock
 from .context import ActionContext, InstanceRef
 from .db import Database
-from .definition import HABITS, Definition, State, Step, Transition
+from .definition import FLAG, HABITS, Definition, State, Step, Transition
 from .delegation import DELEGATIONS, DelegationView
 from .errors import (
     BadRequest,
@@ -51,6 +51,12 @@ TARGET_FIELD = "to_state"
 """The data field that names the step a return goes back to."""
 
 _HABIT_VALIDATORS = {name: Validator(schema) for name, schema in habits.SCHEMAS.items()}
+_FLAG_VALIDATOR = Validator({
+    "type": "object", "additionalProperties": False, "required": ["key", "reason"],
+    "properties": {"key": {"type": "string", "minLength": 1, "maxLength": 200},
+                   "reason": {"type": "string", "minLength": 1, "maxLength": 60},
+                   "details": {"type": "object"}},
+})
 
 
 @dataclass(frozen=True)
@@ -130,7 +136,9 @@ class Engine:
             if expected_version is not None and expected_version != row.version:
                 raise VersionConflict("stale_version", expected=expected_version,
                                       current=row.version)
-            if action in HABITS:
+            if action == FLAG:
+                row = self._flag(conn, row, actor, payload, now)
+            elif action in HABITS:
                 row = self._habit(conn, row, entry, action, actor, comment, payload, now)
             else:
                 row = self._act(conn, row, entry, action, actor, comment, payload, now)
@@ -386,6 +394,32 @@ class Engine:
             raise VersionConflict("stale_version", current=row.version)
         store.insert_event(conn, event)
         store.insert_outbox(conn, unit.outbox)
+        return _Row(row, values)
+
+    def _flag(self, conn: Connection, row: Any, actor: Actor, data: dict[str, Any],
+              now: datetime) -> Any:
+        """The scheduler marks an instance (in any state); the same flag twice changes nothing."""
+        if not actor.is_system:
+            raise Forbidden("system_only", action=FLAG)
+        errors = _FLAG_VALIDATOR.errors(data)
+        if errors:
+            raise ValidationFailed("invalid_data", fields=errors)
+        flags = list(row.data.get("flags") or [])
+        if any(f.get("key") == data["key"] for f in flags):
+            return row
+        flags.append({**data, "at": now.isoformat()})
+        changes = {"flags": flags}
+        seq = row.audit_seq + 1
+        event = self._event(row, seq, now, actor, None, FLAG, "other", row.state, False, None,
+                            None, data, changes)
+        values = {"version": row.version + 1, "updated_at": now, "audit_seq": seq,
+                  "audit_head": event["hash"], "data": {**row.data, **changes}}
+        if not store.update_instance(conn, row.id, row.version, values):
+            raise VersionConflict("stale_version", current=row.version)
+        store.insert_event(conn, event)
+        store.insert_outbox(conn, [_message(row.id, "flagged", now, recipient=row.created_by,
+                                            params={"key": data["key"],
+                                                    "reason": data["reason"]})])
         return _Row(row, values)
 
     def _holding(self, conn: Connection, actor: Actor, row: Any, tasks: Sequence[TaskRow]
@@ -717,6 +751,9 @@ class Engine:
                                     found=event["from_state"])
             action = event["action"]
             if action in HABITS:
+                continue
+            if action == FLAG:
+                data.update(event["changes"])
                 continue
             spec = definition.transitions_for(state, action)
             if not spec:

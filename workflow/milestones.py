@@ -5,8 +5,8 @@ Milestones are data of an established project (``milestones: [{name, due_date}]`
 planner writes two rungs per milestone into ``scheduled_effects`` (unique keys
 ``milestone_before:<instance>:<n>:<date>`` and ``milestone_missed:…``); ``run_due`` in
 ``workflow.reminders`` claims them with the other rungs and turns each into one outbox
-row. A missed milestone only notifies: flagging the project itself would be an action on
-the instance, which needs a system transition in the project's definition.
+row. A missed milestone also flags the project (the engine's ``flag`` action, as the system:
+audited, and idempotent by the rung's key).
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from typing import Any
 from sqlalchemy import and_, exists, select
 
 from . import leases, store
+from .actors import Actor
 from .calendar import WorkingCalendar
 from .engine import Engine
 from .models import ScheduledEffect, table_of
@@ -77,6 +78,13 @@ def _rungs(instance: Any, calendar: WorkingCalendar, now: datetime) -> list[dict
                      "next_attempt_at": now, "status": leases.DONE, "attempts": 0,
                      "params": {"state": instance.state}, "done_at": now})
     return rows
+
+
+def flag(engine: Engine, rung: Any, instance: Any) -> None:
+    """Mark the project: this milestone was missed."""
+    engine.act(instance.id, "flag", actor=Actor.system(), data={
+        "key": rung.key, "reason": "milestone_missed",
+        "details": {"name": rung.params.get("name"), "due_date": rung.params.get("due_date")}})
 
 
 def is_current(rung: Any, instance: Any) -> bool:

@@ -174,6 +174,10 @@ def run_due(engine: Engine, *, owner: str, now: datetime | None = None,
                 messages[rung.id] = [_message(engine, rung, task, instance, holders, now)]
             except Exception as exc:  # one bad rung never stops the others
                 _failed(engine, rung, owner, now, exc)
+    for rung in claimed:
+        if rung.kind == milestones.MILESTONE_MISSED and rung.id in messages:
+            # Before the rung is marked done: a worker killed here flags again, harmlessly.
+            milestones.flag(engine, rung, instances[rung.instance_id])
     with engine.db.write() as conn:
         leases.finish_many(conn, EFFECTS, stale, owner=owner, status=SKIPPED, done_at=now)
         done = leases.finish_many(conn, EFFECTS, list(messages), owner=owner,
