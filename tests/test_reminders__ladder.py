@@ -332,3 +332,34 @@ def test_reminders__project_milestone_reminds_the_lead_then_reports_the_miss(
     events = [e for e in engine.history(view.id, actor=Actor.system()) if e.action == "flag"]
     assert [(e.actor, e.fired) for e in events] == [("system", False)]
     assert engine.replay(view.id) == (sta_admin.state, dict(sta_admin.data))
+
+
+def test_reminders__an_expert_who_never_scored_is_replaced(engine, actor, clock):
+    """The suggestion's expert ladder: reminded, escalated to the chair, then replaced."""
+    from tests.factories import act, make_user
+
+    make_user(engine, "expert_smelting_4", "expert@smelting", department="power")
+    view = make_instance(engine, actor("demo_proposer"), "suggestion")
+    view = act(engine, view, "approve", actor("head_smelting"))
+    assigned = sorted(t.assignee for t in view.tasks)
+    experts = {f"expert_smelting_{n}" for n in range(1, 5)}
+    [spare] = experts - set(assigned)  # three of the four are assigned
+    for name in assigned[:2]:
+        view = act(engine, view, "score", actor(name))
+    late = assigned[2]
+    [task] = [t for t in view.tasks if t.status == "open"]
+    jobs = Jobs(engine, Notifier())
+    # deadline + 2 working days: escalation; + 2 more: the ladder's action replaces the expert
+    day = engine.calendar.add_working_days(task.due_at.astimezone(SHANGHAI).date(), 4)
+    run_at(jobs, clock, local(day.year, day.month, day.day, 10))
+    view = engine.get(view.id, actor=actor("sta_admin"))
+    assert [t.assignee for t in view.tasks if t.status == "open"] == [spare]
+    event = engine.history(view.id, actor=actor("sta_admin"))[-1]
+    assert (event.action, event.actor) == ("reassign_overdue", "system")
+    assert event.data["replaced"][0]["from"] == late
+    view = act(engine, view, "score", actor(spare))
+    assert view.state == "under_committee_review"
+    assert engine.replay(view.id) == (view.state, dict(view.data))
+    with pytest.raises(Exception) as caught:
+        engine.act(view.id, "reassign_overdue", actor=actor("sta_admin"))
+    assert caught.value.code in ("forbidden", "invalid_action")

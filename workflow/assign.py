@@ -35,7 +35,8 @@ def recused(conn: Connection, step: Step, *, created_by: int, data: Mapping[str,
 
 
 def candidates(conn: Connection, step: Step, assignee: Assignee, *, instance_id: int,
-               created_by: int, data: Mapping[str, Any]) -> list[tuple[int, str]]:
+               created_by: int, data: Mapping[str, Any], everyone: bool = False
+               ) -> list[tuple[int, str]]:
     """Eligible holders of the role in scope; ``step.experts`` of them, rotated per instance
     so the work spreads evenly and the choice is reproducible."""
     ids, names, department = recused(conn, step, created_by=created_by, data=data)
@@ -50,7 +51,7 @@ def candidates(conn: Connection, step: Step, assignee: Assignee, *, instance_id:
     people = [(r.id, r.username) for r in rows
               if r.id not in ids and r.username not in names
               and (department is None or r.department != department)]
-    if step.experts and len(people) > step.experts:
+    if step.experts and len(people) > step.experts and not everyone:
         start = instance_id % len(people)
         people = (people[start:] + people[:start])[: step.experts]
     return people

@@ -28,6 +28,8 @@ from .schema import EMPTY_OBJECT, Validator, expand, schema_problem
 MODES = ("owner", "single", "any", "all", "sequential", "quorum")
 HABITS = ("transfer", "claim", "release", "add_signer", "remove_signer", "copy", "urge")
 """Built-in actions of every step (转交, 认领, 退回池, 加签, 减签, 抄送, 催办); reserved names."""
+REASSIGN = "reassign_overdue"
+"""The scheduler hands overdue personal tasks of a step to other eligible people; reserved."""
 FLAG = "flag"
 """The scheduler's mark on an instance (a missed milestone), in any state; reserved."""
 DEFAULT_HABITS = frozenset({"transfer", "claim", "release", "copy", "urge"})
@@ -629,7 +631,7 @@ def _transitions(check: _Checker, raw: Any, states: Mapping[str, State]) -> list
         if not isinstance(action, str) or not _NAME.match(action):
             check.add(line, "a transition needs an action name in snake_case")
             continue
-        if action in HABITS or action in ("start", FLAG):
+        if action in HABITS or action in ("start", FLAG, REASSIGN):
             check.add(line, f"{where}: {action!r} is a built-in action; choose another name")
         sources = node.get("source")
         sources = sources if isinstance(sources, list) else [sources]
@@ -903,6 +905,11 @@ def _check_reminder_actions(check: _Checker, states: Mapping[str, State],
     for name, state in states.items():
         ladder = state.step.reminders if state.step else None
         if ladder is None or ladder.action is None:
+            continue
+        if ladder.action == REASSIGN:
+            if state.step is None or state.step.mode not in ("any", "all", "quorum"):
+                check.add(ladder.line, f"state {name!r} reminders: {REASSIGN} needs a step "
+                          "whose tasks go to people (mode any, all or quorum)")
             continue
         matching = [t for t in transitions if t.source == name and t.action == ladder.action]
         if not matching:

@@ -27,7 +27,7 @@ from .catalog import Catalog, Entry
 from .clock import Clock, SystemClock
 from .context import ActionContext, InstanceRef
 from .db import Database
-from .definition import FLAG, HABITS, Definition, State, Step, Transition
+from .definition import FLAG, HABITS, REASSIGN, Definition, State, Step, Transition
 from .delegation import DELEGATIONS, DelegationView
 from .errors import (
     BadRequest,
@@ -138,6 +138,8 @@ class Engine:
                                       current=row.version)
             if action == FLAG:
                 row = self._flag(conn, row, actor, payload, now)
+            elif action == REASSIGN:
+                row = self._reassign(conn, row, entry, actor, now)
             elif action in HABITS:
                 row = self._habit(conn, row, entry, action, actor, comment, payload, now)
             else:
@@ -422,6 +424,46 @@ class Engine:
                                                     "reason": data["reason"]})])
         return _Row(row, values)
 
+    def _reassign(self, conn: Connection, row: Any, entry: Entry, actor: Actor,
+                  now: datetime) -> Any:
+        """An expert who never scored is replaced: each overdue personal task of the step goes
+        to the next eligible person who has had no task in this step yet."""
+        if not actor.is_system:
+            raise Forbidden("system_only", action=REASSIGN)
+        step = entry.definition.states[row.state].step
+        if step is None or step.mode not in ("any", "all", "quorum"):
+            raise InvalidAction("action_not_available", action=REASSIGN, state=row.state)
+        tasks = store.step_tasks(conn, row.id, row.state_visit)
+        overdue = [t for t in tasks if t.status == OPEN and t.kind == "step" and not t.pooled
+                   and t.assignee_id is not None and t.due_at is not None and t.due_at < now]
+        involved = {t.assignee_id for t in tasks} | {t.completed_by for t in tasks}
+        spare = [(uid, name) for uid, name in assign.candidates(
+            conn, step, step.assignees[0], instance_id=row.id, created_by=row.created_by,
+            data=row.data, everyone=True) if uid not in involved]
+        replaced = []
+        due = self._due(step.deadline_days, now)
+        names = self._usernames(conn, [t.assignee_id for t in overdue])
+        outbox = []
+        for task, (uid, name) in zip(overdue, spare, strict=False):
+            conn.execute(store.TASKS.update().where(store.TASKS.c.id == task.id)
+                         .values(assignee_id=uid, created_at=now, due_at=due))
+            replaced.append({"task": task.id, "from": names.get(task.assignee_id or 0),
+                             "to": name})
+            outbox.append(_message(row.id, "task_opened", now, recipient=uid,
+                                   params={"state": row.state, "via": REASSIGN}))
+        if not replaced:
+            raise InvalidAction("nothing_to_reassign", state=row.state)
+        seq = row.audit_seq + 1
+        event = self._event(row, seq, now, actor, None, REASSIGN, "other", row.state, False,
+                            None, None, {"replaced": replaced}, {})
+        values = {"version": row.version + 1, "updated_at": now, "audit_seq": seq,
+                  "audit_head": event["hash"]}
+        if not store.update_instance(conn, row.id, row.version, values):
+            raise VersionConflict("stale_version", current=row.version)
+        store.insert_event(conn, event)
+        store.insert_outbox(conn, outbox)
+        return _Row(row, values)
+
     def _holding(self, conn: Connection, actor: Actor, row: Any, tasks: Sequence[TaskRow]
                  ) -> tuple[TaskRow | None, Actor | None]:
         """The open task the actor holds here, directly or as a substitute."""
@@ -645,11 +687,12 @@ class Engine:
             self._check_view(conn, row, entry, actor)
             step = entry.definition.states[row.state].step
             blind = step is not None and (step.scoring is not None or step.vote is not None)
+            decisions = set(entry.definition.actions_from(row.state))
             events = []
             for e in store.events_of(conn, instance_id):
                 view = _event_view(e)
                 if blind and e["seq"] > row.state_visit and e["actor"] != actor.username \
-                        and e["action"] not in HABITS:
+                        and e["action"] in decisions:
                     view = EventView(**{**view.__dict__, "data": {"hidden": True}})
                 events.append(view)
             return events
@@ -750,7 +793,7 @@ class Engine:
                 raise InvalidAction("replay_mismatch", seq=event["seq"], expected=state,
                                     found=event["from_state"])
             action = event["action"]
-            if action in HABITS:
+            if action in HABITS or action == REASSIGN:
                 continue
             if action == FLAG:
                 data.update(event["changes"])
