@@ -42,6 +42,7 @@ from lifecycle import (  # noqa: E402
     ACTIONS_PER_INSTANCE,
     CALL_NAMES,
     Workload,
+    attach,
     build,
     remove_sqlite,
     sqlite_url,
@@ -61,10 +62,10 @@ DATA = HERE / "data"
 ACTIONS_SCHEMA = "bench_actions"
 
 FULL = {"engine_sqlite": 300, "engine_postgres": 200, "raw_sqlite": 2000, "raw_postgres": 600,
-        "spiff": 300, "no_ping": 60, "rounds": 3, "warmup": 10, "scale": 1_000_000,
+        "spiff": 300, "diagnostic": 99, "rounds": 3, "warmup": 10, "scale": 1_000_000,
         "calls": 200, "memory_actions": 100_000, "memory_every": 10_000, "memory_window": 300}
 QUICK = {"engine_sqlite": 20, "engine_postgres": 20, "raw_sqlite": 200, "raw_postgres": 50,
-         "spiff": 20, "no_ping": 10, "rounds": 1, "warmup": 3, "scale": 10_000,
+         "spiff": 20, "diagnostic": 10, "rounds": 1, "warmup": 3, "scale": 10_000,
          "calls": 100, "memory_actions": 3_000, "memory_every": 1_000, "memory_window": 100}
 
 
@@ -159,15 +160,22 @@ def sqlite_actions(sizes: dict[str, Any], results: dict[str, Any]) -> None:
     results["throughput"] += runs
 
 
-def postgres_urls(base: str, schema: str) -> tuple[str, str]:
-    """The SQLAlchemy URL and the psycopg conninfo of ``base`` with ``schema`` first."""
-    url = make_url(base).update_query_dict({"options": f"-csearch_path={schema}"})
-    return (url.render_as_string(hide_password=False),
-            url.set(drivername="postgresql").render_as_string(hide_password=False))
+def postgres_urls(base: str, schema: str, *settings: str) -> tuple[str, str]:
+    """The SQLAlchemy URL and the psycopg conninfo of ``base`` with ``schema`` first (and
+    more ``name=value`` session settings)."""
+    options = " ".join(f"-c{setting}" for setting in (f"search_path={schema}", *settings))
+    url = make_url(base).update_query_dict({"options": options})
+    return url.render_as_string(hide_password=False), admin_conninfo(base, options=options)
 
 
-def admin_conninfo(base: str) -> str:
-    return make_url(base).set(drivername="postgresql").render_as_string(hide_password=False)
+def admin_conninfo(base: str, **extra: str) -> str:
+    """A libpq key=value conninfo (a URI would not decode ``+`` in options as a space)."""
+    from psycopg.conninfo import make_conninfo
+
+    url = make_url(base)
+    parts = {"host": url.host, "port": url.port, "user": url.username,
+             "password": url.password, "dbname": url.database, **url.query, **extra}
+    return make_conninfo("", **{k: v for k, v in parts.items() if v is not None})
 
 
 def postgres_actions(base: str, sizes: dict[str, Any], results: dict[str, Any]) -> None:
@@ -181,20 +189,32 @@ def postgres_actions(base: str, sizes: dict[str, Any], results: dict[str, Any]) 
     workload = build(url)
     plan = captured_plan(workload, "postgresql", results)
     replay = Replay(plan, postgres_connection(conninfo), is_sqlite=False)
+    pool = workload.db.writer.pool
+
+    def pre_ping(on: bool) -> Callable[..., Any]:
+        """The engine's run, with the pool's pre-ping (a round trip per checkout) on or off."""
+        def run(timings: list[float] | None) -> Any:
+            pool._pre_ping = on  # type: ignore[attr-defined]
+            return workload.run_instance(timings)
+        return run
+
+    # Diagnostics: without the commit's wait for the disk, what the database work costs.
+    no_sync_url, no_sync_conninfo = postgres_urls(base, ACTIONS_SCHEMA, "synchronous_commit=off")
+    no_sync = attach(no_sync_url)
+    no_sync_replay = Replay(plan, postgres_connection(no_sync_conninfo), is_sqlite=False)
     runs = interleave([
-        Runner("innoflow engine", "postgresql", workload.run_instance,
-               sizes["engine_postgres"]),
+        Runner("innoflow engine", "postgresql", pre_ping(True), sizes["engine_postgres"]),
         Runner("raw floor (psycopg 3)", "postgresql", replay.run_instance,
                sizes["raw_postgres"]),
+        Runner("diagnostic: engine without pool pre-ping", "postgresql", pre_ping(False),
+               sizes["diagnostic"]),
+        Runner("diagnostic: engine, synchronous_commit=off", "postgresql",
+               no_sync.run_instance, sizes["diagnostic"]),
+        Runner("diagnostic: raw floor, synchronous_commit=off", "postgresql",
+               no_sync_replay.run_instance, sizes["diagnostic"] * 3),
     ], sizes)
-    # Diagnostic: the pool's pre-ping is one more round trip per transaction.
-    pool = workload.db.writer.pool
-    if hasattr(pool, "_pre_ping"):
-        pool._pre_ping = False
-        diagnostic = Runner("engine without pool pre-ping (diagnostic)", "postgresql",
-                            workload.run_instance, sizes["no_ping"])
-        diagnostic.round(1)
-        runs.append(diagnostic.result())
+    no_sync_replay.connection.close()
+    no_sync.db.dispose()
     replay.connection.close()
     workload.db.dispose()
     results["throughput"] += runs

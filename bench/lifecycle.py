@@ -115,6 +115,16 @@ def build(url: str) -> Workload:
     return Workload(db, engine, actors)
 
 
+def attach(url: str) -> Workload:
+    """Another engine on a schema ``build`` made (other connection options, same rows)."""
+    db = Database(url)
+    engine = Engine(db, clock=FakeClock(MONDAY_MORNING), calendar=calendar())
+    engine.load_definitions()
+    with db.read() as conn:
+        actors = {name: org.actor_by_username(conn, name) for name, *_rest in demo.USERS}
+    return Workload(db, engine, actors)
+
+
 def _pad_ids(conn: Any, engine: Engine, is_sqlite: bool) -> None:
     """Make the next instance id INSTANCE_ID_BASE + 1 and the next task id TASK_ID_BASE + 1."""
     if not is_sqlite:

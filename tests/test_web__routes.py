@@ -22,6 +22,9 @@ SEES_ITEM = {"demo_proposer", "head_smelting", "expert_smelting_1", "committee_o
 """Who may see a smelting suggestion under department review."""
 
 EVERYONE = set(USERS) - {"anonymous"}
+REPORT_READERS = {"sta_admin", "committee_office", "committee_member", "general_manager",
+                  "auditor"}
+BUDGET_READERS = {"sta_admin", "finance", "general_manager"}
 
 GET_ROUTES: dict[str, set[str]] = {
     "/inbox": EVERYONE,
@@ -42,6 +45,15 @@ GET_ROUTES: dict[str, set[str]] = {
     "/api/v1/reports/summary": {"committee_office", "committee_member", "finance",
                                 "sta_admin", "general_manager", "auditor"},
     "/api/v1/tasks": EVERYONE,
+    "/reports": REPORT_READERS,
+    "/reports?year=2025": REPORT_READERS,
+    "/reports/export.xlsx?year=2026": REPORT_READERS,
+    "/reports/reward_money.csv?year=2026": REPORT_READERS,
+    "/reports/assessment.csv": REPORT_READERS,
+    "/admin/budgets": BUDGET_READERS,
+    "/admin/calendar": {"sta_admin"},
+    "/admin/notifications": {"sta_admin"},
+    "/notifications": EVERYONE,
     "/api/v1/workflows": EVERYONE,
     "/api/v1/instances": EVERYONE,
 }
@@ -113,6 +125,12 @@ ROLE_POSTS = [
     ("admin.add_user", {"sta_admin"}),
     ("admin.add_department", {"sta_admin"}),
     ("admin.add_field", {"sta_admin"}),
+    ("reports.enter_assessment", {"sta_admin"}),
+    ("budgets.set_budget", {"sta_admin"}),
+    ("calendar_admin.add_day_off", {"sta_admin"}),
+    ("calendar_admin.remove_day_off", {"sta_admin"}),
+    ("calendar_admin.enter_year", {"sta_admin"}),
+    ("notifications.mark_all_read", EVERYONE),
 ]
 
 
@@ -146,3 +164,17 @@ def test_web__roles_form_is_admin_only(app, login, engine):
 
     with engine.db.read() as conn:
         assert org.get_user(conn, "demo_colleague").roles == ("expert@it",)
+
+
+@pytest.mark.parametrize("user", USERS)
+def test_web__requeue_of_a_failed_delivery_is_admin_only(app, login, user):
+    client = _client(app, login, user)
+    token = csrf_of(client) if user != "anonymous" else ""
+    response = client.post("/admin/notifications/1/requeue", data={"csrf_token": token})
+    if user == "sta_admin":
+        assert response.status_code == 302
+        assert response.headers["Location"].endswith("/admin/notifications")
+    elif user == "anonymous":
+        assert response.status_code == 400
+    else:
+        assert response.status_code == 403, user

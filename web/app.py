@@ -50,7 +50,21 @@ def create_app(test_config: dict[str, Any] | None = None, *, engine: Engine | No
 
 
 def _register_blueprints(app: Flask) -> None:
-    from . import admin, api, audit, delegations, finance, inbox, instances, mine, submit
+    from . import (
+        admin,
+        api,
+        audit,
+        budgets,
+        calendar_admin,
+        delegations,
+        finance,
+        inbox,
+        instances,
+        mine,
+        notifications,
+        report_screens,
+        submit,
+    )
 
     app.register_blueprint(api.bp, url_prefix="/api/v1")
     app.register_blueprint(inbox.bp)
@@ -61,6 +75,10 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(admin.bp)
     app.register_blueprint(audit.bp)
     app.register_blueprint(delegations.bp)
+    app.register_blueprint(report_screens.bp)
+    app.register_blueprint(budgets.bp)
+    app.register_blueprint(calendar_admin.bp)
+    app.register_blueprint(notifications.bp)
 
 
 def _inbox_count() -> int:

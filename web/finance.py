@@ -8,7 +8,9 @@ from typing import Any
 
 from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from sqlalchemy import select
 
+from workflow import payouts, store
 from workflow.errors import WorkflowError
 
 from .auth import roles_required
@@ -18,6 +20,7 @@ from .screens import actor, engine
 bp = Blueprint("finance", __name__, url_prefix="/finance")
 
 REVIEW, AWAITING = "under_finance_review", "awaiting_payment"
+WITH_MANAGER = "under_general_manager_approval"
 EXPORT_STATES = (AWAITING, "paid")
 
 
@@ -26,12 +29,23 @@ def _payouts(state: str) -> list[Any]:
                                         limit=200).items)
 
 
+def _ids_in(state: str) -> list[int]:
+    """Payouts in ``state`` finance holds no task on yet (the engine checks who may see)."""
+    instances = store.INSTANCES
+    with engine().db.read() as conn:
+        return list(conn.execute(select(instances.c.id).where(
+            instances.c.workflow == "payout", instances.c.state == state)
+            .order_by(instances.c.id).limit(200)).scalars())
+
+
 @bp.get("")
 @roles_required("finance")
 def index() -> Any:
     awaiting = [engine().get(v.id, actor=actor()) for v in _payouts(AWAITING)]
     review = [engine().get(v.id, actor=actor()) for v in _payouts(REVIEW)]
-    return render_template("finance.html", awaiting=awaiting, review=review)
+    with_manager = [engine().get(i, actor=actor()) for i in _ids_in(WITH_MANAGER)]
+    return render_template("finance.html", awaiting=awaiting, review=review,
+                           with_manager=with_manager)
 
 
 def _picked() -> list[tuple[int, int]]:
@@ -46,6 +60,9 @@ def _picked() -> list[tuple[int, int]]:
 @bp.post("/confirm")
 @roles_required("finance")
 def confirm() -> Any:
+    batch = request.form.get("batch_reference", "").strip()
+    if batch:
+        return _confirm_batch(batch)
     done = failed = 0
     for instance_id, version in _picked():
         reference = request.form.get(f"reference-{instance_id}", "").strip()
@@ -58,6 +75,23 @@ def confirm() -> Any:
             flash(_("Payout %(id)s: %(error)s", id=instance_id, error=message_of(exc)), "error")
     flash(_("%(done)d payouts confirmed, %(failed)d not confirmed.", done=done, failed=failed),
           "ok" if not failed else "error")
+    return redirect(url_for("finance.index"))
+
+
+def _confirm_batch(batch: str) -> Any:
+    """One payment reference for the batch: each payout confirmed in its own transaction."""
+    try:
+        result = payouts.confirm_batch(engine(), _picked(), actor=actor(),
+                                       batch_reference=batch)
+    except WorkflowError as exc:
+        flash(message_of(exc), "error")
+        return redirect(url_for("finance.index"))
+    for line in result.lines:
+        if not line.ok:
+            flash(_("Payout %(id)s: %(error)s", id=line.payout_id, error=line.error), "error")
+    failed = len(result.lines) - result.confirmed
+    flash(_("%(done)d payouts confirmed, %(failed)d not confirmed.", done=result.confirmed,
+            failed=failed), "ok" if not failed else "error")
     return redirect(url_for("finance.index"))
 
 

@@ -50,6 +50,15 @@ FIELD_LABELS: dict[str, Any] = {
     "expert_score_count": _l("Number of scores"), "expert_score_flagged": _l("Scores disagree"),
     "recommendation": _l("Recommendation"), "reward_amount": _l("Reward amount"),
     "proposer": _l("Proposer"), "votes": _l("Votes"),
+    "to": _l("To"), "position": _l("Position"), "choice": _l("Vote"),
+    "remark": _l("Remark"), "verdict": _l("Verdict"), "proposed_grade": _l("Proposed grade"),
+    "rectification_items": _l("Rectification items"), "flags": _l("Flags"),
+    "evaluation_score": _l("Evaluation score"), "evaluation_score_spread": _l("Score spread"),
+    "evaluation_score_count": _l("Number of scores"),
+    "evaluation_score_flagged": _l("Scores disagree"), "value": _l("Value created"),
+    "serving_business": _l("Serving the business"), "grade_tally": _l("Vote tally"),
+    "grade_votes": _l("Votes cast"), "grade_members": _l("Committee members"),
+    "grade_quorate": _l("Quorum reached"),
 }
 
 VALUE_LABELS: dict[str, Any] = {
@@ -61,6 +70,11 @@ VALUE_LABELS: dict[str, Any] = {
     "technical_innovation": _l("Technical innovation"),
     "first": _l("First grade"), "second": _l("Second grade"), "third": _l("Third grade"),
     "encouragement": _l("Encouragement"), "special": _l("Special grade"),
+    "none": _l("Not awarded"), "before": _l("Before me"), "after": _l("After me"),
+    "parallel": _l("Alongside me"), "recommend_first": _l("Recommended, first grade"),
+    "recommend": _l("Recommended"), "not_recommended": _l("Not recommended"),
+    "pass": _l("Pass"), "fail": _l("Fail"), "rectification_overdue": _l("Rectification overdue"),
+    "True": _l("Yes"), "False": _l("No"),
 }
 
 

@@ -11,6 +11,7 @@ from sqlalchemy import select
 
 from workflow import notify
 from workflow.calendar import DEFAULT_ZONE, zone_of
+from workflow.errors import WorkflowError
 from workflow.models import UserContact, table_of
 from workflow.notify import bell
 from workflow.store import USERS
@@ -69,7 +70,7 @@ def index() -> Any:
 def _safe_label(workflow: str, state: str, lang: str) -> str:
     try:
         return _label(workflow, state, lang)
-    except Exception:  # noqa: BLE001 - an unknown workflow or state shows its code
+    except (LookupError, WorkflowError):
         return state
 
 

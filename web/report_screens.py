@@ -15,9 +15,11 @@ from flask_babel import gettext as _
 
 from workflow import assessment, exports, org, reports
 from workflow.errors import ValidationFailed
+from workflow.money import parse_money
 
 from .auth import roles_required
 from .charts import Series, bar_chart
+from .forms import state_label, value_label, workflow_title
 from .i18n import day, language, money
 from .screens import actor, engine
 
@@ -56,8 +58,8 @@ def number(value: Any, pattern: str = "#,##0") -> str:
 
 
 def cell(value: Any, kind: str, names: Mapping[str, str] | None = None,
-         column: str = "") -> str:
-    """A report value as the reader's locale writes it."""
+         column: str = "", workflow: str = "project") -> str:
+    """A report value as the reader's locale writes it; codes shown by their labels."""
     if value is None:
         return "—"
     if kind == "money":
@@ -74,6 +76,12 @@ def cell(value: Any, kind: str, names: Mapping[str, str] | None = None,
         return names.get(str(value), str(value))
     if column == "grade":
         return grade_name(str(value))
+    if column == "workflow":
+        return workflow_title(str(value))
+    if column == "state":
+        return state_label(workflow, str(value))
+    if column in ("category", "kind", "type"):
+        return value_label(value)
     return str(value)
 
 
@@ -93,27 +101,32 @@ def _summed(rows: Iterable[tuple[Any, ...]], key: int, values: Iterable[int]
     return dict(sorted(totals.items()))
 
 
-def charts(report: reports.Report, names: Mapping[str, str]) -> list[Any]:
+def charts(report: reports.Report, names: Mapping[str, str]) -> list[tuple[str, Any]]:
     """Reward money decided vs paid, suggestions by department and state, awards by grade."""
     money_rows = _summed(report.table("reward_money").rows, 1, (3, 5))
     suggestion_rows = _summed(report.table("suggestions").rows, 1, (3, 4, 5))
-    grade_rows = _summed(report.table("awards").rows, 2, (3,))
-    return [
-        bar_chart(_("Reward money decided and paid by department"),
+    order = list(GRADES)
+    grade_rows = dict(sorted(_summed(report.table("awards").rows, 2, (3,)).items(),
+                             key=lambda item: (order.index(item[0]) if item[0] in order
+                                               else len(order), item[0])))
+    titles = (_("Reward money decided and paid by department"),
+              _("Suggestions by department and state"), _("Awards by grade"))
+    return list(zip(titles, [
+        bar_chart(titles[0],
                   [names.get(d, d) for d in money_rows],
                   [Series(_("Decided"), [v[0] for v in money_rows.values()]),
                    Series(_("Paid"), [v[1] for v in money_rows.values()])],
                   fmt=money, key="reward_money"),
-        bar_chart(_("Suggestions by department and state"),
+        bar_chart(titles[1],
                   [names.get(d, d) for d in suggestion_rows],
                   [Series(_("Submitted"), [v[0] for v in suggestion_rows.values()]),
                    Series(_("Adopted"), [v[1] for v in suggestion_rows.values()]),
                    Series(_("Rejected"), [v[2] for v in suggestion_rows.values()])],
                   fmt=number, key="suggestions"),
-        bar_chart(_("Awards by grade"), [grade_name(g) for g in grade_rows],
+        bar_chart(titles[2], [grade_name(g) for g in grade_rows],
                   [Series(_("Awards"), [v[0] for v in grade_rows.values()])],
                   fmt=number, key="awards"),
-    ]
+    ], strict=True))
 
 
 def _tables(year: int) -> tuple[reports.Report, reports.Table]:
@@ -172,6 +185,13 @@ FIELD_MESSAGES = {
 }
 
 
+def valid_score(text: str) -> bool:
+    try:
+        return 0 <= parse_money(text) <= 100
+    except ValueError:
+        return False
+
+
 @bp.post("/assessment")
 @roles_required("sta_admin")
 def enter_assessment() -> Any:
@@ -181,6 +201,10 @@ def enter_assessment() -> Any:
     if not (year_text.isdigit() and FIRST_YEAR <= int(year_text) <= LAST_YEAR):
         return _page(this_year(), {"year": FIELD_MESSAGES["year"]()}, form, 422)
     year = int(year_text)
+    errors = {field: FIELD_MESSAGES[field]() for field in ("party_score", "operations_score")
+              if not valid_score(form[field])}
+    if errors:
+        return _page(year, errors, form, 422)
     try:
         assessment.enter(engine().db, actor=actor(), year=year, organisation=form["organisation"],
                          party_score=form["party_score"],
