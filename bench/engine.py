@@ -328,7 +328,7 @@ def targets(results: dict[str, Any]) -> list[str]:
         engine, raw = runs.get(("innoflow engine", backend)), runs.get((raw_label, backend))
         if engine and raw:
             ratio = engine / raw
-            lines.append(f"engine / raw floor on {backend}: {ratio:.2f} "
+            lines.append(f"engine / raw floor on {backend}: {ratio:.3f} "
                          f"(target at least 0.5: {'met' if ratio >= 0.5 else 'NOT met'})")
     for q in results["queries"]:
         if q["backend"] == "sqlite":

@@ -46,7 +46,9 @@ def _sqlite_engine(url: str, *, immediate: bool) -> Engine:
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Connection) -> None:
-        connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+        # On the DB-API cursor, past SQLAlchemy's statement machinery: this runs on every
+        # transaction.
+        connection.connection.cursor().execute("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
     return engine
 

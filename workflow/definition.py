@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 import re
 from collections import deque
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Hashable, Iterator, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 from fractions import Fraction
@@ -165,7 +165,7 @@ class Definition:
     content_hash: str
     file: str
     _by_source: Mapping[tuple[str, str], tuple[Transition, ...]] = field(repr=False)
-    _validators: dict[int, Validator] = field(repr=False, compare=False)
+    _validators: dict[Any, Any] = field(repr=False, compare=False)
 
     def transitions_for(self, state: str, action: str) -> tuple[Transition, ...]:
         return self._by_source.get((state, action), ())
@@ -190,6 +190,12 @@ class Definition:
         key = id(schema)
         if key not in self._validators:
             self._validators[key] = Validator(schema)
+        return self._validators[key]
+
+    def memo(self, key: Hashable, compute: Callable[[], Any]) -> Any:
+        """A value derived from this (immutable) definition, computed once."""
+        if key not in self._validators:
+            self._validators[key] = compute()
         return self._validators[key]
 
     def timer_for(self, state: str) -> Timer | None:

@@ -13,6 +13,7 @@ import logging
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
+from functools import partial
 from itertools import pairwise
 from pathlib import Path
 from typing import Any
@@ -729,12 +730,8 @@ class Engine:
         now = self.clock.now()
         with self.db.read() as conn:
             rows = store.overdue(conn, now, limit)
-            names = store.usernames(conn, [r.assignee_id for r in rows])
-            workflows = dict(conn.execute(
-                select(store.INSTANCES.c.id, store.INSTANCES.c.workflow)
-                .where(store.INSTANCES.c.id.in_({r.instance_id for r in rows}))).all())
-        return [_task_view(r, workflows.get(r.instance_id, ""), names, now, status=OPEN)
-                for r in rows]
+            names = self._usernames(conn, [r.assignee_id for r in rows])
+        return [_task_view(r, r.workflow, names, now, status=OPEN) for r in rows]
 
     def list_instances(self, *, actor: Actor, workflow: str | None = None,
                        state: str | None = None, mine: bool = False, after: int | None = None,
@@ -910,7 +907,8 @@ class Engine:
             ):
                 continue
             found.append(ActionView(name, spec.label, spec.outcome, spec.requires_comment,
-                                    action_schema(candidates)))
+                                    definition.memo(("action_schema", row.state, name),
+                                                    partial(action_schema, candidates))))
         step = definition.states[row.state].step
         if step is not None and step.mode != "owner" and not actor.is_system:
             holding = holding or self._holding(conn, actor, row, tasks)

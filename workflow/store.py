@@ -91,8 +91,12 @@ def step_tasks(conn: Connection, instance_id: int, visit: int) -> list[TaskRow]:
 
 
 def insert_instance(conn: Connection, values: Mapping[str, Any]) -> int:
-    return int(conn.execute(insert(INSTANCES).values(**values).returning(INSTANCES.c.id))
-               .scalar_one())
+    d = rawsql.dialect_of(conn)
+    columns = sorted(values)
+    text = (f"INSERT INTO instances ({', '.join(columns)}) VALUES "
+            f"({', '.join(':' + c for c in columns)}) RETURNING id")
+    params = _encode(d, values, _INSTANCE_TIMES, ("data",))
+    return int(rawsql.run(conn, text, params).fetchone()[0])
 
 
 def _encode(d: rawsql.Dialect, values: Mapping[str, Any], times: Iterable[str],
@@ -339,13 +343,19 @@ def inbox(conn: Connection, *, user_id: int, roles: Iterable[tuple[str, str]], l
     return found
 
 
-def overdue(conn: Connection, now: datetime, limit: int) -> list[Any]:
-    return list(conn.execute(
-        select(TASKS.c.id, TASKS.c.instance_id, TASKS.c.state, TASKS.c.role, TASKS.c.scope,
-               TASKS.c.assignee_id, TASKS.c.due_at)
-        .where(TASKS.c.status == OPEN, TASKS.c.due_at.is_not(None), TASKS.c.due_at < now)
-        .order_by(TASKS.c.due_at, TASKS.c.id).limit(limit)
-    ))
+def overdue(conn: Connection, now: datetime, limit: int) -> list[rawsql.Record]:
+    """Open tasks past their deadline, most overdue first (the partial index on open tasks)."""
+    d = rawsql.dialect_of(conn)
+    cursor = rawsql.run(conn, f"SELECT t.{_TASK_FIELDS.replace(', ', ', t.')}, i.workflow "
+                              "FROM tasks t JOIN instances i ON i.id = t.instance_id "
+                              "WHERE t.status = 'open' AND t.due_at IS NOT NULL "
+                              "AND t.due_at < :now ORDER BY t.due_at, t.id LIMIT :limit",
+                        {"now": d.time(now), "limit": limit})
+    found = list(rawsql.records(cursor))
+    for row in found:
+        row["created_at"], row["due_at"] = d.read_time(row["created_at"]), d.read_time(
+            row["due_at"])
+    return found
 
 
 def due_timers(conn: Connection, now: datetime, limit: int) -> list[Any]:
