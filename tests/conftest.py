@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 from sqlalchemy import text
@@ -61,8 +62,15 @@ def calendar() -> WorkingCalendar:
 
 
 @pytest.fixture
-def engine(database: Database, clock: FakeClock, calendar: WorkingCalendar) -> Engine:
-    engine = Engine(database, clock=clock, calendar=calendar)
+def definitions_folder() -> Path | None:
+    """The shipped definitions; a test module overrides this to run its own lifecycles."""
+    return None
+
+
+@pytest.fixture
+def engine(database: Database, clock: FakeClock, calendar: WorkingCalendar,
+           definitions_folder: Path | None) -> Engine:
+    engine = Engine(database, clock=clock, calendar=calendar, definitions=definitions_folder)
     engine.load_definitions()
     with database.write() as conn:
         demo.load(conn, now=clock.now(), password=None)

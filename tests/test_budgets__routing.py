@@ -8,26 +8,14 @@ from decimal import Decimal
 import pytest
 
 from tests.payout_helpers import bonus_folder, bonus_payout, to_awaiting_payment
-from workflow import Engine, budgets, demo, org
+from workflow import budgets
 from workflow.errors import Forbidden, ValidationFailed
 
 
 @pytest.fixture
-def engine(database, clock, calendar, tmp_path) -> Engine:
-    engine = Engine(database, clock=clock, calendar=calendar, definitions=bonus_folder(tmp_path))
-    engine.load_definitions()
-    with database.write() as conn:
-        demo.load(conn, now=clock.now(), password=None)
-    return engine
-
-
-@pytest.fixture
-def actor(engine):
-    def get(username: str):
-        with engine.db.read() as conn:
-            return org.actor_by_username(conn, username)
-
-    return get
+def definitions_folder(tmp_path):
+    """The shipped lifecycles plus ``bonus``, which spawns a payout in two actions."""
+    return bonus_folder(tmp_path)
 
 
 def _budget(engine, actor, department: str, amount: str) -> budgets.BudgetStatus:

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from sqlalchemy import func, select
 
 from tests.payout_helpers import bonus_folder, bonus_payout
-from workflow import Engine, budgets, demo, org, store
+from workflow import budgets, store
 from workflow.errors import ValidationFailed
 
 MONEY_SETTINGS = settings(max_examples=25, deadline=None, database=None,
@@ -22,21 +22,9 @@ PEOPLE = ["demo_proposer", "demo_colleague", "power_engineer"]
 
 
 @pytest.fixture
-def engine(database, clock, calendar, tmp_path) -> Engine:
-    engine = Engine(database, clock=clock, calendar=calendar, definitions=bonus_folder(tmp_path))
-    engine.load_definitions()
-    with database.write() as conn:
-        demo.load(conn, now=clock.now(), password=None)
-    return engine
-
-
-@pytest.fixture
-def actor(engine):
-    def get(username: str):
-        with engine.db.read() as conn:
-            return org.actor_by_username(conn, username)
-
-    return get
+def definitions_folder(tmp_path):
+    """The shipped lifecycles plus ``bonus``, which spawns a payout in two actions."""
+    return bonus_folder(tmp_path)
 
 
 amounts = st.decimals(min_value=Decimal("0.01"), max_value=Decimal("999999999999.99"),

@@ -7,27 +7,15 @@ import pytest
 
 from tests.payout_helpers import bonus_folder, bonus_payout, to_awaiting_payment
 from tests.web_helpers import form_post
-from workflow import Engine, budgets, demo, org
+from workflow import budgets
 
 pytest_plugins = ["tests.web_fixtures"]
 
 
 @pytest.fixture
-def engine(database, clock, calendar, tmp_path) -> Engine:
-    engine = Engine(database, clock=clock, calendar=calendar, definitions=bonus_folder(tmp_path))
-    engine.load_definitions()
-    with database.write() as conn:
-        demo.load(conn, now=clock.now(), password=None)
-    return engine
-
-
-@pytest.fixture
-def actor(engine):
-    def get(username: str):
-        with engine.db.read() as conn:
-            return org.actor_by_username(conn, username)
-
-    return get
+def definitions_folder(tmp_path):
+    """The shipped lifecycles plus ``bonus``, which spawns a payout in two actions."""
+    return bonus_folder(tmp_path)
 
 
 def test_web__batch_reference_confirms_each_payout_once(engine, actor, login):
