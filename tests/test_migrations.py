@@ -6,7 +6,6 @@ created anew, so it never meets the tables the other engine tests use.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 
 import pytest
@@ -15,11 +14,11 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import create_engine, insert, make_url, select, text
 
+from tests.conftest import BACKENDS, POSTGRES_URL
 from workflow import Database
 from workflow.migrate import alembic_config, current, upgrade
 from workflow.models import Base, Department
 
-POSTGRES_URL = os.environ.get("INNOFLOW_TEST_POSTGRES_URL")
 SCHEMA = "innoflow_migration_check"
 DEPARTMENTS = Department.__table__
 
@@ -40,13 +39,12 @@ def _reset_schema(url: str, *, recreate: bool = True) -> None:
         admin.dispose()
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
+@pytest.fixture(params=BACKENDS)
 def empty_database(request: pytest.FixtureRequest, tmp_path) -> Iterator[Database]:
     if request.param == "sqlite":
         db = Database(f"sqlite:///{tmp_path}/fresh.db")
     else:
-        if POSTGRES_URL is None:
-            pytest.skip("INNOFLOW_TEST_POSTGRES_URL is not set: no PostgreSQL to migrate")
+        assert POSTGRES_URL is not None
         _reset_schema(POSTGRES_URL)
         db = Database(_own_schema(POSTGRES_URL))
     try:
