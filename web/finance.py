@@ -98,14 +98,13 @@ def _confirm_batch(batch: str) -> Any:
 @bp.post("/approve")
 @roles_required("finance")
 def approve() -> Any:
-    done = failed = 0
-    for instance_id, version in _picked():
-        try:
-            engine().act(instance_id, "approve", actor=actor(), expected_version=version)
-            done += 1
-        except WorkflowError as exc:
-            failed += 1
-            flash(_("Payout %(id)s: %(error)s", id=instance_id, error=message_of(exc)), "error")
+    results = engine().act_many(_picked(), "approve", actor=actor())
+    for result in results:
+        if result.error is not None:
+            flash(_("Payout %(id)s: %(error)s", id=result.instance_id,
+                    error=message_of(result.error)), "error")
+    done = sum(1 for result in results if result.ok)
+    failed = len(results) - done
     flash(_("%(done)d payouts approved, %(failed)d not approved.", done=done, failed=failed),
           "ok" if not failed else "error")
     return redirect(url_for("finance.index"))
