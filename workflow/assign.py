@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection
 
 from . import authz, store
 from .definition import Assignee, Step
@@ -22,15 +22,10 @@ def scope_of(assignee: Assignee, data: Mapping[str, Any]) -> str:
     return str(assignee.scope or "")
 
 
-def creator_department(conn: Connection, created_by: int) -> str | None:
-    return conn.execute(select(store.USERS.c.department)
-                        .where(store.USERS.c.id == created_by)).scalar()
-
-
 def recused(conn: Connection, step: Step, *, created_by: int, data: Mapping[str, Any]
             ) -> tuple[set[int], set[str], str | None]:
     """User ids, usernames and the department that may not hold this step's tasks."""
-    department = creator_department(conn, created_by) if step.recuse_department else None
+    department = store.department_of(conn, created_by) if step.recuse_department else None
     return {created_by}, set(authz.parties(data)), department
 
 
@@ -41,16 +36,10 @@ def candidates(conn: Connection, step: Step, assignee: Assignee, *, instance_id:
     so the work spreads evenly and the choice is reproducible."""
     ids, names, department = recused(conn, step, created_by=created_by, data=data)
     scope = scope_of(assignee, data)
-    rows = conn.execute(
-        select(store.USERS.c.id, store.USERS.c.username, store.USERS.c.department)
-        .join(store.ROLES, store.ROLES.c.user_id == store.USERS.c.id)
-        .where(store.ROLES.c.role == assignee.role, store.ROLES.c.scope == scope,
-               store.USERS.c.active.is_(True))
-        .order_by(store.USERS.c.username)
-    ).all()
-    people = [(r.id, r.username) for r in rows
-              if r.id not in ids and r.username not in names
-              and (department is None or r.department != department)]
+    people = [(uid, name) for uid, name, theirs
+              in store.role_holders_with_department(conn, assignee.role, scope)
+              if uid not in ids and name not in names
+              and (department is None or theirs != department)]
     if step.experts and len(people) > step.experts and not everyone:
         start = instance_id % len(people)
         people = (people[start:] + people[:start])[: step.experts]
@@ -64,9 +53,7 @@ def may_hold(conn: Connection, step: Step, *, user_id: int, username: str,
     if user_id in ids or username in names:
         return False
     if department is not None:
-        theirs = conn.execute(select(store.USERS.c.department)
-                              .where(store.USERS.c.id == user_id)).scalar()
-        return theirs != department
+        return store.department_of(conn, user_id) != department
     return True
 
 

@@ -16,6 +16,7 @@ from typing import Any
 
 from sqlalchemy import Connection, select
 
+from .actors import Actor
 from .models import AuditEvent, Instance, table_of
 
 GENESIS = "0" * 64
@@ -37,6 +38,22 @@ def event_hash(event: Mapping[str, Any]) -> str:
     canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False,
                            default=str)
     return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def new_event(row: Mapping[str, Any], seq: int, now: datetime, actor: Actor,
+              principal: Actor | None, action: str, outcome: str, to_state: str, fired: bool,
+              target: str | None, comment: str | None, data: Mapping[str, Any],
+              changes: Mapping[str, Any]) -> dict[str, Any]:
+    """The next event of the instance ``row`` (before this action), chained to its head."""
+    event = {
+        "instance_id": row["id"], "seq": seq, "at": now, "actor": actor.username,
+        "on_behalf_of": principal.username if principal else None, "action": action,
+        "outcome": outcome, "from_state": row["state"], "to_state": to_state, "fired": fired,
+        "target": target, "comment": comment or None, "data": dict(data),
+        "changes": dict(changes), "prev_hash": row["audit_head"],
+    }
+    event["hash"] = event_hash(event)
+    return event
 
 
 @dataclass(frozen=True)

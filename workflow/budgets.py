@@ -17,11 +17,12 @@ from typing import Any
 
 from sqlalchemy import Connection, select
 
+from . import rawsql
 from .actors import Actor
 from .db import Database
 from .errors import Forbidden, ValidationFailed
 from .models import Department, RewardBudget, table_of
-from .money import format_money, parse_money
+from .money import CENT, format_money, parse_money
 from .store import INSTANCES
 
 BUDGETS = table_of(RewardBudget)
@@ -118,11 +119,14 @@ def check(conn: Connection, *, year: int, department: str | None, amount: str
     """
     value = parse_money(amount)
     scopes = [COMPANY] if not department else [department, COMPANY]
-    stmt = select(BUDGETS.c.department, BUDGETS.c.amount).where(
-        BUDGETS.c.year == year, BUDGETS.c.department.in_(scopes)).order_by(BUDGETS.c.department)
+    marks, params = rawsql.in_list("d", scopes)
+    text = (f"SELECT department, amount FROM reward_budgets WHERE year = :year AND department "
+            f"IN ({marks}) ORDER BY department")
     if conn.dialect.name == "postgresql":
-        stmt = stmt.with_for_update()
-    limits: Mapping[str, Decimal] = {d: Decimal(a) for d, a in conn.execute(stmt)}
+        text += " FOR UPDATE"
+    limits: Mapping[str, Decimal] = {
+        d: Decimal(str(a)).quantize(CENT)
+        for d, a in rawsql.run(conn, text, {"year": year, **params}).fetchall()}
     checked = []
     within = True
     for scope in scopes:

@@ -68,6 +68,7 @@ class WorkingCalendar:
         self.zone = zone
         self.fallback_years: set[int] = set()
         """Years asked about with no schedule entered: weekends only; reported to admins."""
+        self._due_days: dict[tuple[date, int], date] = {}
 
     @classmethod
     def from_package(cls, years: Iterable[int] = range(2004, 2031)) -> WorkingCalendar:
@@ -137,7 +138,12 @@ class WorkingCalendar:
     def deadline(self, opened_at: datetime, working_days: int) -> datetime:
         """End of the ``working_days``-th working day after the local day of ``opened_at``."""
         local = opened_at.astimezone(self.zone).date()
-        due_day = self.add_working_days(local, working_days)
+        due_day = self._due_days.get((local, working_days))
+        if due_day is None:
+            if len(self._due_days) > 10_000:
+                self._due_days.clear()
+            due_day = self._due_days[local, working_days] = self.add_working_days(
+                local, working_days)
         return datetime.combine(due_day, time(23, 59, 59), tzinfo=self.zone)
 
 

@@ -7,17 +7,20 @@ principal holds directly are covered.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import Connection, insert, or_, select, update
 
-from . import rawsql
+from . import authz, rawsql
 from .actors import Actor
+from .definition import Transition
 from .errors import Forbidden, NotFound, ValidationFailed
 from .models import Delegation, table_of
-from .org import actor_by_username
-from .store import USERS
+from .org import actor_by_id, actor_by_username
+from .store import USERS, TaskRow
 
 DELEGATIONS = table_of(Delegation)
 
@@ -97,3 +100,52 @@ def of(conn: Connection, actor: Actor) -> list[DelegationView]:
         .order_by(DELEGATIONS.c.starts_at.desc())
     )
     return [DelegationView(r.id, r.p, r.s, r.starts_at, r.ends_at, r.revoked_at) for r in rows]
+
+
+# ------------------------------------------------------------------ acting as substitute
+
+
+def authorize(conn: Connection, spec: Transition, actor: Actor, row: Any,
+               tasks: Sequence[TaskRow]) -> tuple[TaskRow | None, Actor | None]:
+    """The task the actor acts on, and the principal when acting as a substitute."""
+    try:
+        return authz.authorize(spec, actor, created_by=row.created_by, data=row.data,
+                               tasks=tasks), None
+    except Forbidden as exc:
+        if exc.message != "not_assigned":
+            raise
+        delegated = delegated_task(conn, actor, row, tasks)
+        if delegated is None:
+            raise
+        return delegated
+
+
+def delegated_task(conn: Connection, actor: Actor, row: Any,
+                   tasks: Sequence[TaskRow]) -> tuple[TaskRow, Actor] | None:
+    """委托: a principal's open task that arrived while the actor was their substitute.
+
+    Only tasks the principal holds directly count, so delegations never chain.
+    """
+    if actor.read_only or authz.is_party(actor, row.created_by, row.data):
+        return None
+    for window in windows(conn, actor.id):
+        principal = actor_by_id(conn, window.principal_id)
+        if principal is None or authz.is_party(principal, row.created_by, row.data):
+            continue
+        for task in tasks:
+            if authz.holds_task(principal, task) and \
+                    window.starts_at <= task.created_at < window.ends_at:
+                return task, principal
+    return None
+
+
+def holding(conn: Connection, actor: Actor, row: Any, tasks: Sequence[TaskRow]
+            ) -> tuple[TaskRow | None, Actor | None]:
+    """The open task the actor holds here, directly or as a substitute."""
+    if actor.is_system or actor.read_only or authz.is_party(actor, row.created_by, row.data):
+        return None, None
+    for task in tasks:
+        if authz.holds_task(actor, task):
+            return task, None
+    found = delegated_task(conn, actor, row, tasks)
+    return found if found else (None, None)

@@ -13,16 +13,27 @@ import logging
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
-from functools import partial
-from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Connection, select, union
 
-from . import assign, authz, delegation, habits, steps, store
+from . import (
+    assign,
+    audit,
+    authz,
+    delegation,
+    habits,
+    instance_view,
+    messages,
+    replay,
+    returns,
+    steps,
+    store,
+    system_actions,
+)
 from .actors import Actor
-from .audit import GENESIS, event_hash
+from .audit import GENESIS
 from .calendar import WorkingCalendar
 from .catalog import Catalog, Entry
 from .clock import Clock, SystemClock
@@ -44,20 +55,11 @@ from .rawsql import Record
 from .registry import EFFECTS, QUERIES
 from .schema import Validator
 from .store import DONE, OPEN, WAITING, TaskRow
-from .views import ActionView, ChainLink, EventView, InstanceView, Page, TaskView
+from .views import EventView, InstanceView, Page, TaskView, task_view
 
 log = logging.getLogger(__name__)
 
-TARGET_FIELD = "to_state"
-"""The data field that names the step a return goes back to."""
-
 _HABIT_VALIDATORS = {name: Validator(schema) for name, schema in habits.SCHEMAS.items()}
-_FLAG_VALIDATOR = Validator({
-    "type": "object", "additionalProperties": False, "required": ["key", "reason"],
-    "properties": {"key": {"type": "string", "minLength": 1, "maxLength": 200},
-                   "reason": {"type": "string", "minLength": 1, "maxLength": 60},
-                   "details": {"type": "object"}},
-})
 
 
 @dataclass(frozen=True)
@@ -104,8 +106,8 @@ class Engine:
         now = self.clock.now()
         with self.db.write() as conn:
             check_org_formats(conn, entry.definition.start_schema, data)
-            row = self._create(conn, entry, actor, data, now)
-            return self._view(conn, row, entry, actor)
+            row, opened = self._create(conn, entry, actor, data, now)
+            return self._view(conn, row, entry, actor, tasks=opened)
 
     def act(
         self,
@@ -137,15 +139,18 @@ class Engine:
             if expected_version is not None and expected_version != row.version:
                 raise VersionConflict("stale_version", expected=expected_version,
                                       current=row.version)
+            open_now: list[TaskRow] | None = None  # None: read them back for the answer
             if action == FLAG:
-                row = self._flag(conn, row, actor, payload, now)
+                row = system_actions.flag(conn, row, actor, payload, now)
             elif action == REASSIGN:
-                row = self._reassign(conn, row, entry, actor, now)
+                row = system_actions.reassign_overdue(conn, row, entry.definition, actor, now,
+                                                      self._due, self._usernames)
             elif action in HABITS:
                 row = self._habit(conn, row, entry, action, actor, comment, payload, now)
             else:
-                row = self._act(conn, row, entry, action, actor, comment, payload, now)
-            return self._view(conn, row, entry, actor)
+                row, open_now = self._act(conn, row, entry, action, actor, comment, payload,
+                                          now)
+            return self._view(conn, row, entry, actor, tasks=open_now)
 
     def act_many(self, items: Sequence[tuple[int, int | None]], action: str, *, actor: Actor,
                  comment: str | None = None, data: Mapping[str, Any] | None = None
@@ -187,47 +192,17 @@ class Engine:
             return True
         raise InvalidAction("already_done_differently", action=action, field=key)
 
-    def _authorize(self, conn: Connection, spec: Transition, actor: Actor, row: Any,
-                   tasks: Sequence[TaskRow]) -> tuple[TaskRow | None, Actor | None]:
-        """The task the actor acts on, and the principal when acting as a substitute."""
-        try:
-            return authz.authorize(spec, actor, created_by=row.created_by, data=row.data,
-                                   tasks=tasks), None
-        except Forbidden as exc:
-            if exc.message != "not_assigned":
-                raise
-            delegated = self._delegated_task(conn, actor, row, tasks)
-            if delegated is None:
-                raise
-            return delegated
-
-    def _delegated_task(self, conn: Connection, actor: Actor, row: Any,
-                        tasks: Sequence[TaskRow]) -> tuple[TaskRow, Actor] | None:
-        """委托: a principal's open task that arrived while the actor was their substitute.
-
-        Only tasks the principal holds directly count, so delegations never chain.
-        """
-        if actor.read_only or authz.is_party(actor, row.created_by, row.data):
-            return None
-        for window in delegation.windows(conn, actor.id):
-            principal = actor_by_id(conn, window.principal_id)
-            if principal is None or authz.is_party(principal, row.created_by, row.data):
-                continue
-            for task in tasks:
-                if authz.holds_task(principal, task) and \
-                        window.starts_at <= task.created_at < window.ends_at:
-                    return task, principal
-        return None
-
     def _act(self, conn: Connection, row: Any, entry: Entry, action: str, actor: Actor,
-             comment: str | None, data: dict[str, Any], now: datetime) -> Any:
+             comment: str | None, data: dict[str, Any], now: datetime
+             ) -> tuple[Record, list[TaskRow]]:
+        """Fire ``action``; the instance row as stored and its open tasks afterwards."""
         definition = entry.definition
         candidates = definition.transitions_for(row.state, action)
         if not candidates:
             raise InvalidAction("action_not_available", action=action, state=row.state)
         spec = candidates[0]
         tasks = store.step_tasks(conn, row.id, row.state_visit)
-        task, principal = self._authorize(conn, spec, actor, row, tasks)
+        task, principal = delegation.authorize(conn, spec, actor, row, tasks)
         if spec.not_by_actors_of:
             earlier = store.prior_actors(conn, row.id, spec.not_by_actors_of)
             if actor.username in earlier or (principal and principal.username in earlier):
@@ -235,7 +210,7 @@ class Engine:
                                 earlier=list(spec.not_by_actors_of))
         if spec.requires_comment and not (comment or "").strip():
             raise ValidationFailed("comment_required", fields={"comment": "required"})
-        target = _return_target(candidates, data)
+        target = returns.chosen_target(candidates, data)
         errors = definition.validator(spec.schema).errors(data)
         if errors:
             raise ValidationFailed("invalid_data", fields=errors)
@@ -273,12 +248,10 @@ class Engine:
 
         changes = {**(data if spec.merge else {}), **ctx.changes}
         seq = row.audit_seq + 1
-        values: dict[str, Any] = {
-            "version": row.version + 1,
-            "data": {**row.data, **changes},
-            "updated_at": now,
-            "audit_seq": seq,
-        }
+        values: dict[str, Any] = {"version": row.version + 1, "updated_at": now,
+                                  "audit_seq": seq}
+        if changes:
+            values["data"] = {**row.data, **changes}
         if approving and row.first_approved_at is None:
             values["first_approved_at"] = now
         if "title" in changes:
@@ -290,10 +263,11 @@ class Engine:
                              data=data or None)
         store.cancel_tasks(conn, (t.id for t in progress.cancel), now)
         outbox: list[dict[str, Any]] = []
+        due = self._due(step.deadline_days if step else None, now)
         for waiting in progress.open:
-            store.open_task(conn, waiting.id, now, self._due(step.deadline_days if step else None,
-                                                             now))
-            outbox.append(_task_message(row.id, waiting, row.state, now))
+            store.open_task(conn, waiting.id, now, due)
+            outbox.append(messages.task_opened(row.id, waiting, row.state, now))
+        open_now = steps.still_open(tasks, task, progress, now, due)
         to_state = row.state
         if fired is not None:
             to_state = fired.dest
@@ -301,17 +275,19 @@ class Engine:
                 state=to_state,
                 state_entered_at=now,
                 state_visit=seq,
-                returned_from=_returned_from(definition, fired, row.returned_from),
+                returned_from=returns.returned_from(definition, fired, row.returned_from),
                 timer_due_at=self._timer_due(definition, to_state, now),
             )
             self._fault("before_new_tasks")
-            outbox += self._open_tasks(conn, row.id, row.created_by, values["data"],
-                                       definition.states[to_state], seq, now)
+            announced, open_now = self._open_tasks(conn, row.id, row.created_by,
+                                                  values.get("data", row.data),
+                                                  definition.states[to_state], seq, now)
+            outbox += announced
             if actor.id != row.created_by:
-                outbox.append(_message(row.id, "instance_moved", now, recipient=row.created_by,
-                                       params={"action": action, "from": row.state,
-                                               "to": to_state}))
-        event = self._event(row, seq, now, actor, principal, action, spec.outcome, to_state,
+                outbox.append(messages.message(
+                    row.id, "instance_moved", now, recipient=row.created_by,
+                    params={"action": action, "from": row.state, "to": to_state}))
+        event = audit.new_event(row, seq, now, actor, principal, action, spec.outcome, to_state,
                             fired is not None, target, comment, data, changes)
         values["audit_head"] = event["hash"]
         self._fault("before_instance")
@@ -323,16 +299,18 @@ class Engine:
         store.insert_outbox(conn, outbox)
         for spawn in ctx.spawns:
             self._fault("before_spawn")
-            child = self._create(conn, self.catalog.newest(spawn.workflow), actor,
-                                 dict(spawn.data), now, spawned=True,
-                                 created_by=row.created_by if actor.is_system else None)
+            child, _ = self._create(conn, self.catalog.newest(spawn.workflow), actor,
+                                    dict(spawn.data), now, spawned=True,
+                                    created_by=row.created_by if actor.is_system else None)
             store.insert_links(conn, [{"from_id": row.id, "to_id": child.id,
                                        "kind": spawn.link_kind}])
+            values["linked"] = True
         if ctx.links:
             store.insert_links(conn, [{"from_id": row.id, "to_id": link.target_id,
                                        "kind": link.kind} for link in ctx.links])
+            values["linked"] = True
         self._fault("before_commit")
-        return _Row(row, values)
+        return _Row(row, values), open_now
 
     def _check_revision(self, conn: Connection, definition: Definition, row: Any, actor: Actor,
                         data: Mapping[str, Any], now: datetime) -> None:
@@ -380,101 +358,17 @@ class Engine:
         if errors:
             raise ValidationFailed("invalid_data", fields=errors)
         tasks = store.step_tasks(conn, row.id, row.state_visit)
-        task, principal = self._holding(conn, actor, row, tasks)
+        task, principal = delegation.holding(conn, actor, row, tasks)
         unit = habits.Unit(
             conn=conn, row=row, definition=definition, step=step, actor=actor, task=task,
             tasks=tasks, now=now, data=data,
-            message=lambda key, **kw: _message(row.id, key, now, **kw),
+            message=lambda key, **kw: messages.message(row.id, key, now, **kw),
             working_day=self._working_day,
         )
         recorded = habits.perform(action, unit)
-        seq = row.audit_seq + 1
-        event = self._event(row, seq, now, actor, principal, action, "other", row.state, False,
-                            None, comment, recorded, {})
-        values = {"version": row.version + 1, "updated_at": now, "audit_seq": seq,
-                  "audit_head": event["hash"]}
-        if not store.update_instance(conn, row.id, row.version, values):
-            raise VersionConflict("stale_version", current=row.version)
-        store.insert_event(conn, event)
-        store.insert_outbox(conn, unit.outbox)
-        return _Row(row, values)
-
-    def _flag(self, conn: Connection, row: Any, actor: Actor, data: dict[str, Any],
-              now: datetime) -> Any:
-        """The scheduler marks an instance (in any state); the same flag twice changes nothing."""
-        if not actor.is_system:
-            raise Forbidden("system_only", action=FLAG)
-        errors = _FLAG_VALIDATOR.errors(data)
-        if errors:
-            raise ValidationFailed("invalid_data", fields=errors)
-        flags = list(row.data.get("flags") or [])
-        if any(f.get("key") == data["key"] for f in flags):
-            return row
-        flags.append({**data, "at": now.isoformat()})
-        changes = {"flags": flags}
-        seq = row.audit_seq + 1
-        event = self._event(row, seq, now, actor, None, FLAG, "other", row.state, False, None,
-                            None, data, changes)
-        values = {"version": row.version + 1, "updated_at": now, "audit_seq": seq,
-                  "audit_head": event["hash"], "data": {**row.data, **changes}}
-        if not store.update_instance(conn, row.id, row.version, values):
-            raise VersionConflict("stale_version", current=row.version)
-        store.insert_event(conn, event)
-        store.insert_outbox(conn, [_message(row.id, "flagged", now, recipient=row.created_by,
-                                            params={"key": data["key"],
-                                                    "reason": data["reason"]})])
-        return _Row(row, values)
-
-    def _reassign(self, conn: Connection, row: Any, entry: Entry, actor: Actor,
-                  now: datetime) -> Any:
-        """An expert who never scored is replaced: each overdue personal task of the step goes
-        to the next eligible person who has had no task in this step yet."""
-        if not actor.is_system:
-            raise Forbidden("system_only", action=REASSIGN)
-        step = entry.definition.states[row.state].step
-        if step is None or step.mode not in ("any", "all", "quorum"):
-            raise InvalidAction("action_not_available", action=REASSIGN, state=row.state)
-        tasks = store.step_tasks(conn, row.id, row.state_visit)
-        overdue = [t for t in tasks if t.status == OPEN and t.kind == "step" and not t.pooled
-                   and t.assignee_id is not None and t.due_at is not None and t.due_at < now]
-        involved = {t.assignee_id for t in tasks} | {t.completed_by for t in tasks}
-        spare = [(uid, name) for uid, name in assign.candidates(
-            conn, step, step.assignees[0], instance_id=row.id, created_by=row.created_by,
-            data=row.data, everyone=True) if uid not in involved]
-        replaced = []
-        due = self._due(step.deadline_days, now)
-        names = self._usernames(conn, [t.assignee_id for t in overdue])
-        outbox = []
-        for task, (uid, name) in zip(overdue, spare, strict=False):
-            conn.execute(store.TASKS.update().where(store.TASKS.c.id == task.id)
-                         .values(assignee_id=uid, created_at=now, due_at=due))
-            replaced.append({"task": task.id, "from": names.get(task.assignee_id or 0),
-                             "to": name})
-            outbox.append(_message(row.id, "task_opened", now, recipient=uid,
-                                   params={"state": row.state, "via": REASSIGN}))
-        if not replaced:
-            raise InvalidAction("nothing_to_reassign", state=row.state)
-        seq = row.audit_seq + 1
-        event = self._event(row, seq, now, actor, None, REASSIGN, "other", row.state, False,
-                            None, None, {"replaced": replaced}, {})
-        values = {"version": row.version + 1, "updated_at": now, "audit_seq": seq,
-                  "audit_head": event["hash"]}
-        if not store.update_instance(conn, row.id, row.version, values):
-            raise VersionConflict("stale_version", current=row.version)
-        store.insert_event(conn, event)
-        store.insert_outbox(conn, outbox)
-        return _Row(row, values)
-
-    def _holding(self, conn: Connection, actor: Actor, row: Any, tasks: Sequence[TaskRow]
-                 ) -> tuple[TaskRow | None, Actor | None]:
-        """The open task the actor holds here, directly or as a substitute."""
-        if actor.is_system or actor.read_only or authz.is_party(actor, row.created_by, row.data):
-            return None, None
-        for task in tasks:
-            if authz.holds_task(actor, task):
-                return task, None
-        found = self._delegated_task(conn, actor, row, tasks)
-        return found if found else (None, None)
+        event = audit.new_event(row, row.audit_seq + 1, now, actor, principal, action, "other",
+                                row.state, False, None, comment, recorded, {})
+        return store.append_action(conn, row, event, {"updated_at": now}, unit.outbox)
 
     def _usernames(self, conn: Connection, ids: Sequence[int | None]) -> dict[int, str]:
         """Usernames by id; they never change, so each is read once per process."""
@@ -488,22 +382,10 @@ class Engine:
         day = moment.astimezone(self.calendar.zone).date()
         return day if self.calendar.is_workday(day) else self.calendar.add_working_days(day, 1)
 
-    def _event(self, row: Any, seq: int, now: datetime, actor: Actor, principal: Actor | None,
-               action: str, outcome: str, to_state: str, fired: bool, target: str | None,
-               comment: str | None, data: Mapping[str, Any], changes: Mapping[str, Any]
-               ) -> dict[str, Any]:
-        event = {
-            "instance_id": row.id, "seq": seq, "at": now, "actor": actor.username,
-            "on_behalf_of": principal.username if principal else None, "action": action,
-            "outcome": outcome, "from_state": row.state, "to_state": to_state, "fired": fired,
-            "target": target, "comment": comment or None, "data": dict(data),
-            "changes": dict(changes), "prev_hash": row.audit_head,
-        }
-        event["hash"] = event_hash(event)
-        return event
-
     def _create(self, conn: Connection, entry: Entry, actor: Actor, data: dict[str, Any],
-                now: datetime, *, spawned: bool = False, created_by: int | None = None) -> Any:
+                now: datetime, *, spawned: bool = False, created_by: int | None = None
+                ) -> tuple[Record, list[TaskRow]]:
+        """Insert a new instance in its initial state; the row as stored and its open tasks."""
         definition = entry.definition
         owner = actor.id if created_by is None else created_by  # a timer is no user
         if spawned:
@@ -532,31 +414,31 @@ class Engine:
         self._fault("before_instance")
         instance_id = store.insert_instance(conn, values)
         values["id"] = instance_id
-        event = self._event(_Row(None, {"id": instance_id, "state": None,
+        event = audit.new_event(_Row(None, {"id": instance_id, "state": None,
                                         "audit_head": GENESIS}),
                             1, now, actor, None, "start", "submit", state.name, False, None, None,
                             data, ctx.changes)
         self._fault("before_audit")
         store.insert_event(conn, event)
         values["audit_head"] = event["hash"]
-        conn.execute(store.INSTANCES.update().where(store.INSTANCES.c.id == instance_id)
-                     .values(audit_head=event["hash"]))
+        store.set_audit_head(conn, instance_id, event["hash"])
         self._fault("before_new_tasks")
-        outbox = self._open_tasks(conn, instance_id, owner, full, state, 1, now)
+        outbox, opened = self._open_tasks(conn, instance_id, owner, full, state, 1, now)
         self._fault("before_outbox")
         store.insert_outbox(conn, outbox)
+        values["linked"] = bool(ctx.links)
         if ctx.links:
             store.insert_links(conn, [{"from_id": instance_id, "to_id": link.target_id,
                                        "kind": link.kind} for link in ctx.links])
-        return _Row(None, values)
+        return _Row(None, values), opened
 
     def _open_tasks(self, conn: Connection, instance_id: int, created_by: int,
                     data: Mapping[str, Any], state: State, visit: int,
-                    now: datetime) -> list[dict[str, Any]]:
-        """Open the new state's tasks; the notifications that announce them."""
+                    now: datetime) -> tuple[list[dict[str, Any]], list[TaskRow]]:
+        """Open the new state's tasks; the notifications that announce them, and the tasks."""
         step = state.step
         if step is None:
-            return []
+            return [], []
         due = self._due(step.deadline_days, now)
         base = {"instance_id": instance_id, "state": state.name, "visit": visit,
                 "created_at": now, "due_at": due, "status": OPEN, "kind": "step",
@@ -586,16 +468,17 @@ class Engine:
                              "seq": 0, "pooled": True})
                 if step.mode != "single":
                     # Nobody eligible holds the role in scope: the admins must assign someone.
-                    unassigned.append(_message(instance_id, "nobody_eligible", now,
+                    unassigned.append(messages.message(instance_id, "nobody_eligible", now,
                                                role="sta_admin", scope="",
                                                params={"state": state.name,
                                                        "role": assignee.role, "scope": scope}))
         ids = store.insert_tasks(conn, rows)
         if step.mode == "sequential":
-            for previous, current in pairwise(ids):
-                conn.execute(store.TASKS.update().where(store.TASKS.c.id == current)
-                             .values(waiting_for=previous))
-        outbox = [_message(instance_id, "task_opened", now, recipient=r["assignee_id"],
+            store.chain_waiting(conn, ids)
+            for previous, current in zip(ids, rows[1:], strict=False):
+                current["waiting_for"] = previous
+        opened = [store.task_row(task_id, r) for task_id, r in zip(ids, rows, strict=True)]
+        outbox = [messages.message(instance_id, "task_opened", now, recipient=r["assignee_id"],
                            role=None if r["assignee_id"] else r["role"],
                            scope=None if r["assignee_id"] else r["scope"],
                            params={"state": state.name})
@@ -604,9 +487,9 @@ class Engine:
             observers = [uid for a in step.copy_to
                          for uid, _ in store.role_holders(conn, a.role, assign.scope_of(a, data))]
             for user_id in habits.add_observers(conn, instance_id, observers, created_by, now):
-                outbox.append(_message(instance_id, "copied", now, recipient=user_id,
+                outbox.append(messages.message(instance_id, "copied", now, recipient=user_id,
                                        params={"state": state.name}))
-        return outbox
+        return outbox, opened
 
     def _due(self, days: int | None, now: datetime) -> datetime | None:
         return self.calendar.deadline(now, days) if days else None
@@ -619,7 +502,7 @@ class Engine:
         row = store.load_instance(conn, instance_id, lock=False)
         if row is None:
             return None
-        owner = store.usernames(conn, [row.created_by]).get(row.created_by, "")
+        owner = self._usernames(conn, [row.created_by]).get(row.created_by, "")
         return InstanceRef(row.id, row.workflow, row.state, dict(row.data), owner)
 
     def _fault(self, point: str) -> None:
@@ -675,7 +558,7 @@ class Engine:
             if row is None:
                 raise NotFound("instance_not_found", id=instance_id)
             entry = self.catalog.by_id(row.definition_id)
-            self._check_view(conn, row, entry, actor)
+            instance_view.check_visible(conn, row, entry, actor)
             return self._view(conn, row, entry, actor)
 
     def history(self, instance_id: int, *, actor: Actor) -> list[EventView]:
@@ -685,7 +568,7 @@ class Engine:
             if row is None:
                 raise NotFound("instance_not_found", id=instance_id)
             entry = self.catalog.by_id(row.definition_id)
-            self._check_view(conn, row, entry, actor)
+            instance_view.check_visible(conn, row, entry, actor)
             step = entry.definition.states[row.state].step
             blind = step is not None and (step.scoring is not None or step.vote is not None)
             decisions = set(entry.definition.actions_from(row.state))
@@ -723,7 +606,7 @@ class Engine:
                     and r.created_by not in (actor.id, principal.id)]
             names = store.usernames(conn, [r.assignee_id for r, _ in rows])
         rows.sort(key=lambda item: (item[0].due_at is None, item[0].due_at or now, item[0].id))
-        return [_task_view(r, r.workflow, names, now, title=r.title, on_behalf_of=who)
+        return [task_view(r, r.workflow, names, now, title=r.title, on_behalf_of=who)
                 for r, who in rows[:limit]]
 
     def overdue(self, *, limit: int = 500) -> list[TaskView]:
@@ -731,7 +614,7 @@ class Engine:
         with self.db.read() as conn:
             rows = store.overdue(conn, now, limit)
             names = self._usernames(conn, [r.assignee_id for r in rows])
-        return [_task_view(r, r.workflow, names, now, status=OPEN) for r in rows]
+        return [task_view(r, r.workflow, names, now, status=OPEN) for r in rows]
 
     def list_instances(self, *, actor: Actor, workflow: str | None = None,
                        state: str | None = None, mine: bool = False, after: int | None = None,
@@ -776,191 +659,12 @@ class Engine:
             if row is None:
                 raise NotFound("instance_not_found", id=instance_id)
             events = store.events_of(conn, instance_id)
-        entry = self.catalog.by_id(row.definition_id)
-        definition = entry.definition
-        state, data = "", {}
-        returned_from: str | None = None
-        approved = False
-        sheets: list[Mapping[str, Any]] = []
-        for event in events:
-            if event["seq"] == 1:
-                state, data = event["to_state"], {**event["data"], **event["changes"]}
-                continue
-            if event["from_state"] != state:
-                raise InvalidAction("replay_mismatch", seq=event["seq"], expected=state,
-                                    found=event["from_state"])
-            action = event["action"]
-            if action in HABITS or action == REASSIGN:
-                continue
-            if action == FLAG:
-                data.update(event["changes"])
-                continue
-            spec = definition.transitions_for(state, action)
-            if not spec:
-                raise InvalidAction("replay_undeclared", seq=event["seq"], action=action)
-            if event["outcome"] == "approve":
-                sheets.append(event["data"])
-            if event["fired"]:
-                ctx = ActionContext(
-                    workflow=definition.name, instance_id=row.id, state=state, action=action,
-                    actor=Actor.system(), now=event["at"],
-                    data={**data, **event["data"]} if spec[0].merge else dict(data),
-                    action_data=event["data"], returned_from=returned_from,
-                    first_approved=approved, target=event["target"], task_data=sheets,
-                )
-                step = definition.states[state].step
-                if step is not None and event["outcome"] == "approve":
-                    result = _replayed_result(step, sheets, event["changes"])
-                    if any(event["changes"].get(k) != v for k, v in result.items()):
-                        raise InvalidAction("replay_mismatch", seq=event["seq"],
-                                            expected=result, found=event["changes"])
-                    ctx.data.update(result)
-                fired = entry.machine.fire(state, action, ctx)
-                if fired.dest != event["to_state"]:
-                    raise InvalidAction("replay_mismatch", seq=event["seq"], expected=fired.dest,
-                                        found=event["to_state"])
-                returned_from = _returned_from(definition, fired, returned_from)
-                sheets = []
-            elif event["to_state"] != state:
-                raise InvalidAction("replay_mismatch", seq=event["seq"], expected=state,
-                                    found=event["to_state"])
-            approved = approved or event["outcome"] == "approve"
-            data.update(event["changes"])
-            state = event["to_state"]
-        return state, data
-
-    def _check_view(self, conn: Connection, row: Any, entry: Entry, actor: Actor) -> None:
-        task_roles = [(t.role, t.scope, t.assignee_id) for t in conn.execute(
-            select(store.TASKS.c.role, store.TASKS.c.scope, store.TASKS.c.assignee_id)
-            .where(store.TASKS.c.instance_id == row.id))]
-        if authz.can_view(actor, entry.definition, state=row.state, created_by=row.created_by,
-                          data=row.data, task_roles=task_roles):
-            return
-        if habits.is_observer(conn, row.id, actor.id):
-            return
-        tasks = store.step_tasks(conn, row.id, row.state_visit)
-        if self._delegated_task(conn, actor, row, tasks) is not None:
-            return
-        raise NotFound("instance_not_found", id=row.id)
+        return replay.replay(self.catalog.by_id(row.definition_id), row.id, events)
 
     def _view(self, conn: Connection, row: Any, entry: Entry, actor: Actor | None,
-              *, detail: bool = True) -> InstanceView:
-        definition = entry.definition
-        state = definition.states[row.state]
-        now = self.clock.now()
-        tasks: list[TaskRow] = []
-        actions: list[ActionView] = []
-        links: dict[str, list[int]] = {}
-        chain: tuple[ChainLink, ...] = ()
-        if detail:
-            tasks = [t for t in store.step_tasks(conn, row.id, row.state_visit)
-                     if t.status in (OPEN, WAITING)]
-            if actor is not None:
-                actions = self._actions_for(conn, row, definition, tasks, actor)
-            links = store.links_of(conn, row.id)
-            if links:
-                chain = tuple(ChainLink(*c) for c in store.chain_of(conn, row.id))
-        names = self._usernames(conn, [row.created_by, *(t.assignee_id for t in tasks)])
-        return InstanceView(
-            id=row.id,
-            workflow=row.workflow,
-            definition_version=entry.version,
-            state=row.state,
-            state_label=state.label,
-            version=row.version,
-            title=row.title,
-            data=row.data,
-            created_by=names.get(row.created_by, ""),
-            created_at=row.created_at,
-            updated_at=row.updated_at,
-            tasks=tuple(_task_view(t, row.workflow, names, now, instance_id=row.id)
-                        for t in tasks),
-            actions=tuple(actions),
-            links=links,
-            chain=chain,
-            final=state.final,
-        )
-
-    def _actions_for(self, conn: Connection, row: Any, definition: Definition,
-                     tasks: Sequence[TaskRow], actor: Actor) -> list[ActionView]:
-        found = []
-        holding: tuple[TaskRow | None, Actor | None] | None = None
-        machine = self.catalog.by_id(row.definition_id).machine
-        ctx = ActionContext(workflow=definition.name, instance_id=row.id, state=row.state,
-                            action="", actor=actor, now=self.clock.now(), data=dict(row.data),
-                            action_data={}, returned_from=row.returned_from,
-                            first_approved=row.first_approved_at is not None)
-        for name in definition.actions_from(row.state):
-            candidates = definition.transitions_for(row.state, name)
-            spec = candidates[0]
-            if spec.by == "system" or not machine.may(row.state, name, ctx):
-                continue
-            if not authz.permitted(spec, actor, created_by=row.created_by, data=row.data,
-                                   tasks=tasks):
-                if spec.by != "step":
-                    continue
-                holding = holding or self._holding(conn, actor, row, tasks)
-                if holding[0] is None:
-                    continue
-            if spec.not_by_actors_of and actor.username in store.prior_actors(
-                conn, row.id, spec.not_by_actors_of
-            ):
-                continue
-            found.append(ActionView(name, spec.label, spec.outcome, spec.requires_comment,
-                                    definition.memo(("action_schema", row.state, name),
-                                                    partial(action_schema, candidates))))
-        step = definition.states[row.state].step
-        if step is not None and step.mode != "owner" and not actor.is_system:
-            holding = holding or self._holding(conn, actor, row, tasks)
-            for name in habits.HABITS_ORDER:
-                if name in step.allow and habits.available(
-                    name, step, actor, created_by=row.created_by, data=row.data,
-                    tasks=list(tasks), holding=holding[0]
-                ):
-                    found.append(ActionView(name, habits.LABELS[name], "other",
-                                            name in habits.REQUIRES_COMMENT,
-                                            habits.SCHEMAS[name]))
-        return found
-
-
-def action_schema(candidates: Sequence[Transition]) -> dict[str, Any]:
-    """The schema of an action's data, with ``to_state`` when the actor picks a return target."""
-    schema = dict(candidates[0].schema)
-    targets = _targets(candidates)
-    if targets:
-        properties = dict(schema.get("properties", {}))
-        properties[TARGET_FIELD] = {"enum": targets}
-        schema["properties"] = properties
-        if len(targets) > 1:
-            schema["required"] = [*schema.get("required", []), TARGET_FIELD]
-    return schema
-
-
-def _targets(candidates: Sequence[Transition]) -> list[str]:
-    return [c.params["state"] for t in candidates for c in t.conditions
-            if c.name == "chosen_target"]
-
-
-def _return_target(candidates: Sequence[Transition], data: dict[str, Any]) -> str | None:
-    targets = _targets(candidates)
-    if not targets:
-        return None
-    chosen = data.pop(TARGET_FIELD, None)
-    if chosen is None and len(targets) == 1:
-        return targets[0]
-    if chosen not in targets:
-        raise ValidationFailed("invalid_target",
-                               fields={TARGET_FIELD: f"must be one of {', '.join(targets)}"})
-    return str(chosen)
-
-
-def _returned_from(definition: Definition, fired: Transition, current: str | None) -> str | None:
-    """Remember which step returned the item to its revision state; forget on resubmission."""
-    if fired.outcome == "return" and fired.dest in definition.revision_states():
-        return fired.source
-    if any(c.name == "came_from" for c in fired.conditions):
-        return None
-    return current
+              *, detail: bool = True, tasks: Sequence[TaskRow] | None = None) -> InstanceView:
+        return instance_view.build(conn, row, entry, actor, now=self.clock.now(),
+                                   usernames=self._usernames, detail=detail, tasks=tasks)
 
 
 def _sheets(definition: Definition, state: str, tasks: Sequence[TaskRow],
@@ -972,60 +676,10 @@ def _sheets(definition: Definition, state: str, tasks: Sequence[TaskRow],
     return [*found, current] if current is not None else found
 
 
-def _replayed_result(step: Step, sheets: Sequence[Mapping[str, Any]],
-                     recorded: Mapping[str, Any]) -> dict[str, Any]:
-    if step.scoring is not None:
-        return steps.aggregate_scores(step.scoring, sheets)
-    if step.vote is not None:
-        members = int(recorded.get(f"{step.vote.into}_members", 0))
-        return steps.tally_votes(step.vote, [str(s.get("choice")) for s in sheets], members)
-    return {}
-
-
 def _object(data: Any) -> dict[str, Any]:
     if not isinstance(data, Mapping):
         raise BadRequest("data_not_object", fields={"data": "must be a JSON object"})
     return dict(data)
-
-
-def _message(instance_id: int, key: str, now: datetime, *, recipient: int | None = None,
-             role: str | None = None, scope: str | None = None,
-             params: Mapping[str, Any] | None = None) -> dict[str, Any]:
-    return {"created_at": now, "instance_id": instance_id, "recipient_id": recipient,
-            "role": role, "scope": scope, "key": key, "params": dict(params or {}),
-            "status": "pending", "attempts": 0, "next_attempt_at": now, "sent_at": None,
-            "last_error": None}
-
-
-def _task_message(instance_id: int, task: TaskRow, state: str, now: datetime
-                  ) -> dict[str, Any]:
-    if task.assignee_id is not None:
-        return _message(instance_id, "task_opened", now, recipient=task.assignee_id,
-                        params={"state": state})
-    return _message(instance_id, "task_opened", now, role=task.role, scope=task.scope,
-                    params={"state": state})
-
-
-def _task_view(row: Any, workflow: str, names: Mapping[int, str], now: datetime, *,
-               instance_id: int | None = None, status: str | None = None,
-               title: str = "", on_behalf_of: str | None = None) -> TaskView:
-    due = row.due_at
-    return TaskView(
-        id=row.id,
-        instance_id=instance_id if instance_id is not None else row.instance_id,
-        workflow=workflow,
-        state=row.state,
-        step=row.state,
-        role=row.role,
-        scope=row.scope,
-        assignee=names.get(row.assignee_id) if row.assignee_id else None,
-        status=status or row.status,
-        created_at=getattr(row, "created_at", now),
-        due_at=due,
-        overdue=bool(due is not None and due < now),
-        title=title,
-        on_behalf_of=on_behalf_of,
-    )
 
 
 def _event_view(event: Mapping[str, Any]) -> EventView:

@@ -13,9 +13,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, insert, select, update
+from sqlalchemy import Connection, select, update
 
-from . import assign, authz, store
+from . import assign, authz, rawsql, store
 from .actors import Actor
 from .definition import Definition, Step
 from .errors import Forbidden, InvalidAction, ValidationFailed
@@ -228,20 +228,20 @@ def _copy(unit: Unit) -> dict[str, Any]:
 
 def add_observers(conn: Connection, instance_id: int, user_ids: list[int], added_by: int,
                   now: datetime) -> list[int]:
-    existing = set(conn.execute(select(OBSERVERS.c.user_id)
-                                .where(OBSERVERS.c.instance_id == instance_id)).scalars())
+    """Copy people on the instance; the ones not copied on it before."""
+    existing = {r[0] for r in rawsql.run(conn, "SELECT user_id FROM observers WHERE "
+                                               "instance_id = :i", {"i": instance_id})}
     new = [u for u in dict.fromkeys(user_ids) if u not in existing]
-    if new:
-        conn.execute(insert(OBSERVERS), [{"instance_id": instance_id, "user_id": u,
-                                          "added_by": added_by, "created_at": now}
-                                         for u in new])
+    at = rawsql.dialect_of(conn).time(now)
+    rawsql.run_many(conn, "INSERT INTO observers (instance_id, user_id, added_by, created_at) "
+                          "VALUES (:i, :u, :by, :at)",
+                    [{"i": instance_id, "u": u, "by": added_by, "at": at} for u in new])
     return new
 
 
 def is_observer(conn: Connection, instance_id: int, user_id: int) -> bool:
-    return conn.execute(select(OBSERVERS.c.id).where(OBSERVERS.c.instance_id == instance_id,
-                                                     OBSERVERS.c.user_id == user_id)
-                        ).first() is not None
+    return rawsql.run(conn, "SELECT 1 FROM observers WHERE instance_id = :i AND user_id = :u",
+                      {"i": instance_id, "u": user_id}).fetchone() is not None
 
 
 def _urge(unit: Unit) -> dict[str, Any]:

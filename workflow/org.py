@@ -17,6 +17,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import Connection, delete, insert, select, update
 
+from . import rawsql
 from .actors import ROLES, SCOPED_ROLES, Actor
 from .errors import NotFound, ValidationFailed
 from .models import ApiToken, Department, Field, RoleAssignment, User, table_of
@@ -209,13 +210,14 @@ def check_org_formats(conn: Connection, schema: Mapping[str, Any], data: Mapping
     wanted: dict[str, dict[str, str]] = {"department": {}, "field": {}, "username": {}}
     _collect(schema, data, "", wanted)
     problems: dict[str, str] = {}
-    for kind, column in (("department", DEPARTMENTS.c.code), ("field", FIELDS.c.code),
-                         ("username", USERS.c.username)):
+    for kind, table, column in (("department", "departments", "code"),
+                                ("field", "fields", "code"), ("username", "users", "username")):
         values = wanted[kind]
         if not values:
             continue
-        known = set(conn.execute(select(column).where(column.in_(set(values.values()))))
-                    .scalars())
+        marks, params = rawsql.in_list("v", sorted(set(values.values())))
+        known = {r[0] for r in rawsql.run(
+            conn, f"SELECT {column} FROM {table} WHERE {column} IN ({marks})", params)}
         for path, value in values.items():
             if value not in known:
                 problems[path] = f"unknown {kind} {value!r}"

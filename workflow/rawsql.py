@@ -56,7 +56,9 @@ class Dialect:
         if value.tzinfo is None:
             raise ValueError("naive datetime given; times are timezone-aware")
         if self.sqlite:
-            return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
+            if value.tzinfo is not UTC:
+                value = value.astimezone(UTC)
+            return value.replace(tzinfo=None).isoformat(" ", "microseconds")
         return value
 
     def read_time(self, value: Any) -> Any:
@@ -98,6 +100,12 @@ def run_many(conn: Connection, text: str, rows: Sequence[Mapping[str, Any]]) -> 
     if rows:
         cursor = conn.connection.cursor()
         cursor.executemany(dialect_of(conn).sql(text), list(rows))
+
+
+def in_list(prefix: str, values: Iterable[Any]) -> tuple[str, dict[str, Any]]:
+    """Placeholders and parameters for ``IN (…)`` over ``values`` (not empty)."""
+    params = {f"{prefix}{n}": v for n, v in enumerate(values)}
+    return ", ".join(":" + name for name in params), params
 
 
 def records(cursor: Any) -> Iterable[Record]:

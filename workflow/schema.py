@@ -1,11 +1,20 @@
-"""JSON Schema as the definitions use it: a ``money`` shorthand and field-named errors."""
+"""JSON Schema as the definitions use it: a ``money`` shorthand and field-named errors.
+
+Every action validates its data, so validation is on the hot path. A schema written only
+with keywords that mean the same in draft 7 and 2020-12 is also compiled to Python by
+``fastjsonschema``; data it accepts is valid. Anything it rejects, and every schema using
+other keywords, goes to ``jsonschema``, which decides and names the errors.
+"""
 
 from __future__ import annotations
 
 import copy
-from collections.abc import Mapping
+import json
+from collections.abc import Callable, Mapping
+from functools import partial
 from typing import Any
 
+import fastjsonschema
 from jsonschema import Draft202012Validator, FormatChecker
 from jsonschema.exceptions import SchemaError
 
@@ -43,14 +52,60 @@ def schema_problem(schema: Mapping[str, Any]) -> str | None:
     return None
 
 
+_SHARED_KEYWORDS = frozenset({
+    "type", "properties", "additionalProperties", "required", "items", "enum", "const",
+    "minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum", "minLength", "maxLength",
+    "minItems", "maxItems", "pattern", "format", "title", "description", "examples",
+})
+"""Keywords whose meaning draft 7 (fastjsonschema) and 2020-12 (jsonschema) share."""
+
+
+def _shared_formats(node: Any, formats: set[str]) -> bool:
+    """Whether ``node`` uses only shared keywords (collecting its format names)."""
+    if isinstance(node, bool):
+        return True
+    if not isinstance(node, Mapping) or not set(node) <= _SHARED_KEYWORDS:
+        return False
+    if isinstance(node.get("format"), str):
+        formats.add(node["format"])
+    subschemas = [*(node.get("properties") or {}).values()]
+    for key in ("items", "additionalProperties"):
+        if key in node:
+            subschemas.append(node[key])
+    return all(_shared_formats(sub, formats) for sub in subschemas)
+
+
+def _fast_check(schema: Mapping[str, Any]) -> Callable[[Any], Any] | None:
+    """The schema compiled by fastjsonschema (raising on invalid data), or None when it uses
+    a keyword outside the shared set. Formats are checked by the same checkers as below."""
+    formats: set[str] = set()
+    if not _shared_formats(schema, formats):
+        return None
+    plain = json.loads(json.dumps(schema, default=dict))
+    checks = {name: partial(_conforms, name) for name in formats}
+    return fastjsonschema.compile(plain, formats=checks, use_default=False)
+
+
+def _conforms(name: str, value: Any) -> bool:
+    return _FORMATS.conforms(value, name)
+
+
 class Validator:
     """A compiled schema that reports every error by field path."""
 
     def __init__(self, schema: Mapping[str, Any]) -> None:
         self.schema = dict(schema)
         self._validator = Draft202012Validator(self.schema, format_checker=_FORMATS)
+        self._fast = _fast_check(self.schema)
 
     def errors(self, value: Any) -> dict[str, str]:
+        if self._fast is not None:
+            try:
+                self._fast(value)
+            except fastjsonschema.JsonSchemaValueException:
+                pass  # jsonschema decides, and names the fields
+            else:
+                return {}
         found: dict[str, str] = {}
         for error in sorted(self._validator.iter_errors(value), key=lambda e: list(e.path)):
             path = ".".join(str(p) for p in error.absolute_path)

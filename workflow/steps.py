@@ -8,7 +8,8 @@ steps (依次) and signers added before or after (加签) work.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from datetime import datetime
 from decimal import Decimal
 from fractions import Fraction
 from typing import Any
@@ -62,6 +63,22 @@ def after_approval(step: Step | None, tasks: Sequence[TaskRow], acting: TaskRow 
         # Nothing left that could ever open: the remaining waiting tasks wait for no one.
         to_open = [t for t in leftover_regular + added if t.status == WAITING][:1]
     return Progress(False, open=to_open, cancel=cancel)
+
+
+def still_open(tasks: Sequence[TaskRow], acting: TaskRow | None, progress: Progress,
+               now: datetime, due: datetime | None) -> list[TaskRow]:
+    """The step's open and waiting tasks once ``progress`` is written (no re-reading)."""
+    gone = {t.id for t in progress.cancel} | ({acting.id} if acting is not None else set())
+    opened = {t.id for t in progress.open}
+    found = []
+    for task in tasks:
+        if task.id in gone:
+            continue
+        if task.id in opened:
+            task = replace(task, status=OPEN, waiting_for=None, created_at=now, due_at=due)
+        if task.status in (OPEN, WAITING):
+            found.append(task)
+    return found
 
 
 def after_rejection(step: Step | None, tasks: Sequence[TaskRow], acting: TaskRow | None,

@@ -5,11 +5,13 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from itertools import pairwise
 from typing import Any
 
-from sqlalchemy import Connection, func, insert, select
+from sqlalchemy import Connection, func, select
 
 from . import rawsql
+from .errors import VersionConflict
 from .models import (
     AuditEvent,
     DefinitionVersion,
@@ -67,11 +69,13 @@ _INSTANCE_TIMES = ("created_at", "updated_at", "state_entered_at", "first_approv
 
 
 def load_instance(conn: Connection, instance_id: int, *, lock: bool) -> rawsql.Record | None:
-    """The instance row (under a row lock on PostgreSQL when ``lock``), or None."""
+    """The instance row (under a row lock on PostgreSQL when ``lock``), or None; ``linked``
+    says whether any link leads to or from it."""
     d = rawsql.dialect_of(conn)
-    text = "SELECT * FROM instances WHERE id = :id"
+    text = ("SELECT instances.*, (EXISTS (SELECT 1 FROM links WHERE from_id = :id) OR EXISTS "
+            "(SELECT 1 FROM links WHERE to_id = :id)) AS linked FROM instances WHERE id = :id")
     if lock and not d.sqlite:
-        text += " FOR UPDATE"
+        text += " FOR UPDATE OF instances"
     found = list(rawsql.records(rawsql.run(conn, text, {"id": instance_id})))
     if not found:
         return None
@@ -141,6 +145,15 @@ def insert_tasks(conn: Connection, rows: Sequence[Mapping[str, Any]]) -> list[in
     return ids
 
 
+def task_row(task_id: int, values: Mapping[str, Any]) -> TaskRow:
+    """The row :func:`insert_tasks` stored from ``values``, without reading it back."""
+    return TaskRow(task_id, values["state"], values["role"], values["scope"],
+                   values.get("assignee_id"), values.get("seq", 0), values["status"],
+                   values["created_at"], values.get("due_at"), None, None,
+                   values.get("kind", "step"), bool(values.get("pooled", False)),
+                   values.get("waiting_for"), None, values.get("added_by"))
+
+
 def close_task(conn: Connection, task_id: int, *, status: str, at: datetime,
                by: int | None, decision: str | None, data: Mapping[str, Any] | None) -> None:
     d = rawsql.dialect_of(conn)
@@ -196,8 +209,10 @@ def insert_outbox(conn: Connection, rows: Sequence[Mapping[str, Any]]) -> None:
 
 
 def insert_links(conn: Connection, rows: Sequence[Mapping[str, Any]]) -> None:
-    if rows:
-        conn.execute(insert(LINKS), list(rows))
+    rawsql.run_many(conn, "INSERT INTO links (from_id, to_id, kind) "
+                          "VALUES (:from_id, :to_id, :kind)",
+                    [{"from_id": r["from_id"], "to_id": r["to_id"], "kind": r["kind"]}
+                     for r in rows])
 
 
 def links_of(conn: Connection, instance_id: int) -> dict[str, list[int]]:
@@ -224,38 +239,36 @@ def chain_of(conn: Connection, instance_id: int, limit: int = 50) -> list[tuple[
     seen = {instance_id}
     frontier = [instance_id]
     while frontier and len(seen) < limit:
-        rows = conn.execute(select(LINKS.c.from_id, LINKS.c.to_id).where(
-            LINKS.c.from_id.in_(frontier) | LINKS.c.to_id.in_(frontier))).all()
-        frontier = [n for r in rows for n in (r.from_id, r.to_id) if n not in seen]
+        marks, params = rawsql.in_list("n", frontier)
+        rows = rawsql.run(conn, f"SELECT from_id, to_id FROM links WHERE from_id IN ({marks}) "
+                                f"OR to_id IN ({marks})", params).fetchall()
+        frontier = list(dict.fromkeys(n for r in rows for n in r if n not in seen))
         seen.update(frontier)
-    found = conn.execute(select(INSTANCES.c.id, INSTANCES.c.workflow, INSTANCES.c.state)
-                         .where(INSTANCES.c.id.in_(seen))).all()
+    marks, params = rawsql.in_list("n", sorted(seen))
+    found = rawsql.run(conn, f"SELECT id, workflow, state FROM instances WHERE id IN ({marks})",
+                       params).fetchall()
     order = {name: n for n, name in enumerate(CHAIN_ORDER)}
-    return sorted(((r.id, r.workflow, r.state) for r in found),
+    return sorted(((i, w, s) for i, w, s in found),
                   key=lambda item: (order.get(item[1], len(order)), item[0]))
 
 
 def prior_actors(conn: Connection, instance_id: int, actions: Sequence[str]) -> set[str]:
+    """Who did (or on whose behalf someone did) any of ``actions`` on the instance."""
     if not actions:
         return set()
-    rows = conn.execute(
-        select(EVENTS.c.actor, EVENTS.c.on_behalf_of)
-        .where(EVENTS.c.instance_id == instance_id, EVENTS.c.action.in_(actions))
-    )
-    found: set[str] = set()
-    for row in rows:
-        found.add(row.actor)
-        if row.on_behalf_of:
-            found.add(row.on_behalf_of)
-    return found
+    marks, params = rawsql.in_list("a", actions)
+    rows = rawsql.run(conn, "SELECT actor, on_behalf_of FROM audit_events WHERE instance_id = "
+                            f":i AND action IN ({marks})", {"i": instance_id, **params})
+    return {name for pair in rows.fetchall() for name in pair if name}
 
 
-def fired_event(conn: Connection, instance_id: int, action: str) -> Any:
-    return conn.execute(
-        select(EVENTS).where(EVENTS.c.instance_id == instance_id, EVENTS.c.action == action,
-                             EVENTS.c.fired.is_(True))
-        .order_by(EVENTS.c.seq.desc()).limit(1)
-    ).first()
+def fired_event(conn: Connection, instance_id: int, action: str) -> rawsql.Record | None:
+    """The newest event in which ``action`` moved the instance (its actor and data)."""
+    d = rawsql.dialect_of(conn)
+    row = rawsql.run(conn, "SELECT actor, data FROM audit_events WHERE instance_id = :i AND "
+                           "action = :a AND fired = :yes ORDER BY seq DESC LIMIT 1",
+                     {"i": instance_id, "a": action, "yes": True}).fetchone()
+    return rawsql.Record(actor=row[0], data=d.read_json(row[1])) if row else None
 
 
 def events_of(conn: Connection, instance_id: int) -> list[Any]:
@@ -263,12 +276,13 @@ def events_of(conn: Connection, instance_id: int) -> list[Any]:
                              .order_by(EVENTS.c.seq)).mappings())
 
 
-def usernames(conn: Connection, ids: Iterable[int]) -> dict[int, str]:
-    wanted = {i for i in ids if i}
+def usernames(conn: Connection, ids: Iterable[int | None]) -> dict[int, str]:
+    wanted = sorted({i for i in ids if i})
     if not wanted:
         return {}
-    return {r.id: r.username for r in conn.execute(
-        select(USERS.c.id, USERS.c.username).where(USERS.c.id.in_(wanted)))}
+    marks, params = rawsql.in_list("u", wanted)
+    return dict(rawsql.run(conn, f"SELECT id, username FROM users WHERE id IN ({marks})",
+                           params).fetchall())
 
 
 def user_ids(conn: Connection, names: Iterable[str]) -> dict[str, int]:
@@ -280,13 +294,56 @@ def user_ids(conn: Connection, names: Iterable[str]) -> dict[str, int]:
 
 
 def role_holders(conn: Connection, role: str, scope: str) -> list[tuple[int, str]]:
-    rows = conn.execute(
-        select(USERS.c.id, USERS.c.username)
-        .join(ROLES, ROLES.c.user_id == USERS.c.id)
-        .where(ROLES.c.role == role, ROLES.c.scope == scope, USERS.c.active.is_(True))
-        .order_by(USERS.c.username)
-    )
-    return [(r.id, r.username) for r in rows]
+    """Active holders of a role in a scope, by username."""
+    return [(i, name) for i, name, _ in role_holders_with_department(conn, role, scope)]
+
+
+def role_holders_with_department(conn: Connection, role: str, scope: str
+                                 ) -> list[tuple[int, str, str | None]]:
+    rows = rawsql.run(conn, "SELECT users.id, users.username, users.department FROM users "
+                            "JOIN role_assignments ON role_assignments.user_id = users.id "
+                            "WHERE role_assignments.role = :role AND role_assignments.scope = "
+                            ":scope AND users.active = :yes ORDER BY users.username",
+                      {"role": role, "scope": scope, "yes": True})
+    return [(i, name, dept) for i, name, dept in rows.fetchall()]
+
+
+def department_of(conn: Connection, user_id: int) -> str | None:
+    row = rawsql.run(conn, "SELECT department FROM users WHERE id = :u",
+                     {"u": user_id}).fetchone()
+    return row[0] if row else None
+
+
+def reassign_task(conn: Connection, task_id: int, assignee_id: int, at: datetime,
+                  due_at: datetime | None) -> None:
+    d = rawsql.dialect_of(conn)
+    rawsql.run(conn, "UPDATE tasks SET assignee_id = :u, created_at = :at, due_at = :due "
+                     "WHERE id = :id",
+               {"u": assignee_id, "at": d.time(at), "due": d.time(due_at), "id": task_id})
+
+
+def append_action(conn: Connection, row: rawsql.Record, event: Mapping[str, Any],
+           values: Mapping[str, Any], outbox: Sequence[Mapping[str, Any]]) -> rawsql.Record:
+    """Store an action that moves no state: the instance's next version (compare-and-set),
+    its audit event and its notifications; the row as now stored."""
+    values = {**values, "version": row.version + 1, "audit_seq": event["seq"],
+              "audit_head": event["hash"]}
+    if not update_instance(conn, row.id, row.version, values):
+        raise VersionConflict("stale_version", current=row.version)
+    insert_event(conn, event)
+    insert_outbox(conn, outbox)
+    return rawsql.Record({**row, **values})
+
+
+def set_audit_head(conn: Connection, instance_id: int, head: str) -> None:
+    rawsql.run(conn, "UPDATE instances SET audit_head = :h WHERE id = :i",
+               {"h": head, "i": instance_id})
+
+
+def chain_waiting(conn: Connection, task_ids: Sequence[int]) -> None:
+    """Each task of a sequential step waits for the one before it."""
+    rawsql.run_many(conn, "UPDATE tasks SET waiting_for = :previous WHERE id = :id",
+                    [{"previous": a, "id": b} for a, b in pairwise(task_ids)])
 
 
 _TASK_FIELDS = "id, instance_id, state, role, scope, assignee_id, status, created_at, due_at"
