@@ -26,6 +26,7 @@ from . import (
     habits,
     instance_view,
     messages,
+    opening,
     replay,
     returns,
     steps,
@@ -39,7 +40,7 @@ from .catalog import Catalog, Entry
 from .clock import Clock, SystemClock
 from .context import ActionContext, InstanceRef
 from .db import Database
-from .definition import FLAG, HABITS, REASSIGN, Definition, State, Step, Transition
+from .definition import FLAG, HABITS, REASSIGN, Definition, Step, Transition
 from .delegation import DELEGATIONS, DelegationView
 from .errors import (
     BadRequest,
@@ -279,9 +280,9 @@ class Engine:
                 timer_due_at=self._timer_due(definition, to_state, now),
             )
             self._fault("before_new_tasks")
-            announced, open_now = self._open_tasks(conn, row.id, row.created_by,
-                                                  values.get("data", row.data),
-                                                  definition.states[to_state], seq, now)
+            announced, open_now = opening.open_step(
+                conn, row.id, row.created_by, values.get("data", row.data),
+                definition.states[to_state], seq, now, self._due)
             outbox += announced
             if actor.id != row.created_by:
                 outbox.append(messages.message(
@@ -423,7 +424,8 @@ class Engine:
         values["audit_head"] = event["hash"]
         store.set_audit_head(conn, instance_id, event["hash"])
         self._fault("before_new_tasks")
-        outbox, opened = self._open_tasks(conn, instance_id, owner, full, state, 1, now)
+        outbox, opened = opening.open_step(conn, instance_id, owner, full, state, 1, now,
+                                           self._due)
         self._fault("before_outbox")
         store.insert_outbox(conn, outbox)
         values["linked"] = bool(ctx.links)
@@ -431,65 +433,6 @@ class Engine:
             store.insert_links(conn, [{"from_id": instance_id, "to_id": link.target_id,
                                        "kind": link.kind} for link in ctx.links])
         return _Row(None, values), opened
-
-    def _open_tasks(self, conn: Connection, instance_id: int, created_by: int,
-                    data: Mapping[str, Any], state: State, visit: int,
-                    now: datetime) -> tuple[list[dict[str, Any]], list[TaskRow]]:
-        """Open the new state's tasks; the notifications that announce them, and the tasks."""
-        step = state.step
-        if step is None:
-            return [], []
-        due = self._due(step.deadline_days, now)
-        base = {"instance_id": instance_id, "state": state.name, "visit": visit,
-                "created_at": now, "due_at": due, "status": OPEN, "kind": "step",
-                "waiting_for": None, "added_by": None}
-        rows: list[dict[str, Any]] = []
-        unassigned: list[dict[str, Any]] = []
-        if step.mode == "owner":
-            rows.append({**base, "role": "owner", "scope": "", "assignee_id": created_by,
-                         "seq": 0, "pooled": False})
-        elif step.mode == "sequential":
-            for seq, assignee in enumerate(step.assignees):
-                rows.append({**base, "role": assignee.role, "scope": assign.scope_of(
-                    assignee, data), "assignee_id": None, "seq": seq, "pooled": True,
-                    "status": OPEN if seq == 0 else WAITING, "due_at": due if seq == 0 else None})
-        else:
-            assignee = step.assignees[0]
-            scope = assign.scope_of(assignee, data)
-            people: list[tuple[int, str]] = []
-            if step.mode in ("any", "all", "quorum"):
-                people = assign.candidates(conn, step, assignee, instance_id=instance_id,
-                                           created_by=created_by, data=data)
-            if people:
-                rows += [{**base, "role": assignee.role, "scope": scope, "assignee_id": uid,
-                          "seq": n, "pooled": False} for n, (uid, _name) in enumerate(people)]
-            else:
-                rows.append({**base, "role": assignee.role, "scope": scope, "assignee_id": None,
-                             "seq": 0, "pooled": True})
-                if step.mode != "single":
-                    # Nobody eligible holds the role in scope: the admins must assign someone.
-                    unassigned.append(messages.message(instance_id, "nobody_eligible", now,
-                                               role="sta_admin", scope="",
-                                               params={"state": state.name,
-                                                       "role": assignee.role, "scope": scope}))
-        ids = store.insert_tasks(conn, rows)
-        if step.mode == "sequential":
-            store.chain_waiting(conn, ids)
-            for previous, current in zip(ids, rows[1:], strict=False):
-                current["waiting_for"] = previous
-        opened = [store.task_row(task_id, r) for task_id, r in zip(ids, rows, strict=True)]
-        outbox = [messages.message(instance_id, "task_opened", now, recipient=r["assignee_id"],
-                           role=None if r["assignee_id"] else r["role"],
-                           scope=None if r["assignee_id"] else r["scope"],
-                           params={"state": state.name})
-                  for r in rows if r["status"] == OPEN] + unassigned
-        if step.copy_to:
-            observers = [uid for a in step.copy_to
-                         for uid, _ in store.role_holders(conn, a.role, assign.scope_of(a, data))]
-            for user_id in habits.add_observers(conn, instance_id, observers, created_by, now):
-                outbox.append(messages.message(instance_id, "copied", now, recipient=user_id,
-                                       params={"state": state.name}))
-        return outbox, opened
 
     def _due(self, days: int | None, now: datetime) -> datetime | None:
         return self.calendar.deadline(now, days) if days else None
