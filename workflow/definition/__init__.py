@@ -1,0 +1,64 @@
+"""Definitions: parsed from YAML, checked all at once, then immutable.
+
+A definition is a different thing from the instances that run on it: this package only
+reads files and says what is wrong with them, with file, line and reason.
+``workflow/README.md`` lists which of its modules reads or checks what.
+"""
+
+from ..errors import DefinitionError
+from .checker import check_validator
+from .folder import default_folder, files_in, load_folder
+from .model import (
+    BY,
+    DEFAULT_HABITS,
+    FLAG,
+    HABITS,
+    MODES,
+    OUTCOMES,
+    REASSIGN,
+    RETURNED_FROM,
+    Assignee,
+    Call,
+    Criterion,
+    Definition,
+    Problem,
+    Reminders,
+    Scoring,
+    State,
+    Step,
+    Timer,
+    Transition,
+    Vote,
+    iter_schemas,
+)
+from .parser import parse
+
+__all__ = [
+    "BY",
+    "DEFAULT_HABITS",
+    "FLAG",
+    "HABITS",
+    "MODES",
+    "OUTCOMES",
+    "REASSIGN",
+    "RETURNED_FROM",
+    "Assignee",
+    "Call",
+    "Criterion",
+    "Definition",
+    "DefinitionError",
+    "Problem",
+    "Reminders",
+    "Scoring",
+    "State",
+    "Step",
+    "Timer",
+    "Transition",
+    "Vote",
+    "check_validator",
+    "default_folder",
+    "files_in",
+    "iter_schemas",
+    "load_folder",
+    "parse",
+]

@@ -1,0 +1,99 @@
+"""One definition file from text to a checked, immutable :class:`Definition`: the top-level
+keys, the start form and the states here; steps, transitions and the whole-definition checks
+in their own modules. Every problem is collected before anything is raised."""
+
+from __future__ import annotations
+
+import hashlib
+from types import MappingProxyType
+
+import yaml
+
+from ..errors import DefinitionError
+from .checker import SNAKE_CASE, Checker, read_label
+from .cross_checks import check_graph, check_reminder_actions, parse_timers
+from .model import Definition, State, Transition
+from .step_parser import parse_step
+from .transition_parser import parse_transitions, with_revisions
+from .yaml_lines import LineLoader, line_of, plain
+
+
+def parse(text: str, file: str = "<string>") -> Definition:
+    """Parse and check a definition; raise DefinitionError listing every problem."""
+    check = Checker(file)
+    try:
+        doc = yaml.load(text, Loader=LineLoader)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
+        check.add(mark.line + 1 if mark else 0, f"not valid YAML: {exc}")
+        raise DefinitionError(check.problems) from exc
+    if not isinstance(doc, dict):
+        check.add(1, "a definition is a mapping with name, states and transitions")
+        raise DefinitionError(check.problems)
+    check.keys(
+        doc,
+        {"name", "title", "initial", "start_by", "start_schema", "on_start", "states",
+         "transitions", "timers", "rewards"},
+        "definition",
+    )
+    name = doc.get("name")
+    if not isinstance(name, str) or not SNAKE_CASE.match(name):
+        check.add(line_of(doc, "name"), "name must be snake_case")
+        name = str(name)
+    start_by = doc.get("start_by", "anyone")
+    if start_by not in ("anyone", "spawn"):
+        check.add(line_of(doc, "start_by"), "start_by must be 'anyone' or 'spawn'")
+    start_schema = check.schema(doc.get("start_schema"), line_of(doc, "start_schema"),
+                                "start_schema")
+    on_start = check.calls(doc.get("on_start"), "effect", "on_start")
+
+    states: dict[str, State] = {}
+    raw_states = doc.get("states")
+    if not isinstance(raw_states, dict) or not raw_states:
+        check.add(line_of(doc, "states"), "states: at least one state is needed")
+        raw_states = {}
+    for state_name, node in raw_states.items():
+        line = line_of(raw_states, state_name)
+        node = node or {}
+        if not SNAKE_CASE.match(str(state_name)):
+            check.add(line, f"state {state_name!r}: names are snake_case")
+        check.keys(node, {"label", "final", "step", "public"}, f"state {state_name!r}")
+        final = bool(node.get("final", False))
+        step = parse_step(check, state_name, node.get("step"))
+        if final and step is not None:
+            check.add(line, f"state {state_name!r}: a final state has no step")
+        states[state_name] = State(state_name, read_label(node.get("label"), state_name), final,
+                                   step, line, bool(node.get("public", False)))
+
+    initial = doc.get("initial")
+    if initial not in states:
+        check.add(line_of(doc, "initial"), f"initial state {initial!r} is not declared")
+
+    transitions = parse_transitions(check, doc.get("transitions"), states)
+    transitions = with_revisions(transitions, start_schema, on_start)
+    timers = parse_timers(check, doc.get("timers"), states, transitions)
+    check_reminder_actions(check, states, transitions)
+    check_graph(check, states, transitions, timers, initial)
+
+    if check.problems:
+        raise DefinitionError(check.problems)
+    by_source: dict[tuple[str, str], list[Transition]] = {}
+    for t in transitions:
+        by_source.setdefault((t.source, t.action), []).append(t)
+    return Definition(
+        name=name,
+        title=read_label(doc.get("title"), name),
+        initial=str(initial),
+        start_by=start_by,
+        start_schema=MappingProxyType(start_schema),
+        on_start=on_start,
+        states=MappingProxyType(states),
+        transitions=tuple(transitions),
+        timers=tuple(timers),
+        extra=MappingProxyType(plain({"rewards": doc.get("rewards")})),
+        source=text,
+        content_hash=hashlib.sha256(text.encode()).hexdigest(),
+        file=file,
+        _by_source=MappingProxyType({k: tuple(v) for k, v in by_source.items()}),
+        _validators={},
+    )
