@@ -8,6 +8,7 @@ and 32 concurrent clients, against GET /healthz of the same app as the floor.
 The server is gunicorn (gthread) in a child process; the clients are threads here, each
 with its own keep-alive connection. Every approval moves one suggestion from department
 review to expert review (``approve`` with ``expected_version``), so none is repeated.
+Before the first level, both requests are warmed alike with 32 clients (not counted).
 Results are appended to bench/RESULTS.md under their own heading.
 """
 
@@ -204,7 +205,8 @@ def free_port() -> int:
 
 
 def measure(url: str, workers: int, approvals: int, floor: int) -> list[dict[str, Any]]:
-    total = approvals * len(CLIENTS)
+    warm = 2 * max(CLIENTS)
+    total = approvals * len(CLIENTS) + warm
     log(f"preparing {total} suggestions on {url.split('@')[-1]} …")
     token, todo = prepare(url, total)
     port = free_port()
@@ -215,18 +217,33 @@ def measure(url: str, workers: int, approvals: int, floor: int) -> list[dict[str
     try:
         wait_for(port)
         auth = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
-        # warm every worker's connections and caches
-        run_level(port, 8, healthz_work(200), lambda _: ("GET", "/healthz", None, {}))
+
+        def approve(item: tuple[int, int]) -> tuple[str, str, bytes, dict[str, str]]:
+            return ("POST", f"/api/v1/instances/{item[0]}/actions",
+                    json.dumps({"action": "approve", "expected_version": item[1]}).encode(),
+                    auth)
+
+        def batch(items: list[tuple[int, int]]) -> queue.Queue[Any]:
+            work: queue.Queue[Any] = queue.Queue()
+            for item in items:
+                work.put(item)
+            return work
+
+        # Warm both paths alike at the highest concurrency, so that neither level pays for
+        # a worker's first database connections or first statements: approvals open them,
+        # /healthz never does. The warm-up approvals are not counted.
+        warmed = run_level(port, max(CLIENTS), batch(todo[:warm]), approve)
+        if set(warmed["statuses"]) != {200}:
+            raise RuntimeError(f"warm-up approvals answered {warmed['statuses']}")
+        todo = todo[warm:]
+        run_level(port, max(CLIENTS), healthz_work(warm * 4),
+                  lambda _: ("GET", "/healthz", None, {}))
         for clients in CLIENTS:
-            batch: queue.Queue[Any] = queue.Queue()
-            for item in todo[:approvals]:
-                batch.put(item)
+            work = batch(todo[:approvals])
             todo = todo[approvals:]
             floor_row = run_level(port, clients, healthz_work(floor),
                                   lambda _: ("GET", "/healthz", None, {}))
-            act_row = run_level(port, clients, batch, lambda item: (
-                "POST", f"/api/v1/instances/{item[0]}/actions",
-                json.dumps({"action": "approve", "expected_version": item[1]}).encode(), auth))
+            act_row = run_level(port, clients, work, approve)
             rows.append({"clients": clients, "floor": floor_row, "approve": act_row})
             log(f"{clients:>3} clients: healthz {floor_row['per_second']:8.0f}/s "
                 f"p50 {floor_row['p50_ms']:6.2f} ms p99 {floor_row['p99_ms']:6.2f} ms | "
@@ -261,7 +278,9 @@ def write_results(sections: list[str], command: str) -> None:
         HEADING, f"Run {stamp} on {machine}: `{command}`. Server: gunicorn gthread in a "
         "child process; clients: threads in the benchmark process on the same machine, "
         "each with a keep-alive connection. Every approval is a real `approve` through "
-        "`POST /api/v1/instances/{id}/actions` with a bearer token and `expected_version`.",
+        "`POST /api/v1/instances/{id}/actions` with a bearer token and `expected_version`; "
+        "both requests are warmed alike first (64 approvals, 256 /healthz, 32 clients, "
+        "not counted).",
         *sections]) + "\n"
     current = RESULTS.read_text(encoding="utf-8") if RESULTS.exists() else "# Results\n"
     start = current.find(HEADING)

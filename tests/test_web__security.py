@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 import pytest
+from sqlalchemy import update
 
 from tests.web_helpers import csrf_of, form_post
 from web.app import create_app
@@ -233,3 +234,59 @@ def test_web__behind_https_the_cookie_is_secure_and_host_prefixed(engine, tmp_pa
         assert "Secure" in cookie and "HttpOnly" in cookie and "Path=/" in cookie
 
 
+
+
+def test_web__a_revoked_token_fails_on_the_very_next_request(client, token, engine):
+    headers = token("head_smelting")
+    assert client.get("/api/v1/tasks", headers=headers).status_code == 200
+    with engine.db.write() as conn:
+        conn.execute(update(org.TOKENS).values(revoked=True))
+    response = client.get("/api/v1/tasks", headers=headers)
+    assert response.status_code == 401
+    assert response.get_json()["error"]["code"] == "unauthenticated"
+
+
+def test_web__a_deactivated_user_s_token_fails_on_the_very_next_request(client, token, engine):
+    headers = token("head_smelting")
+    assert client.get("/api/v1/tasks", headers=headers).status_code == 200
+    with engine.db.write() as conn:
+        conn.execute(update(org.USERS).where(org.USERS.c.username == "head_smelting")
+                     .values(active=False))
+    assert client.get("/api/v1/tasks", headers=headers).status_code == 401
+
+
+def test_web__a_removed_role_counts_on_the_next_request_in_every_process(app, engine, token,
+                                                                         tmp_path):
+    headers = token("auditor")
+    other_process = create_app({"TESTING": True, "SCHEDULER": False,
+                                "UPLOAD_FOLDER": str(tmp_path)}, engine=engine)
+    clients = (app.test_client(), other_process.test_client())
+    for client in clients:
+        assert client.get("/api/v1/reports/summary", headers=headers).status_code == 200
+    with engine.db.write() as conn:
+        org.set_roles(conn, username="auditor", roles=[])
+    for client in clients:
+        assert client.get("/api/v1/reports/summary", headers=headers).status_code == 403
+
+
+def test_web__token_requests_neither_read_nor_write_the_session(login, token):
+    client = login("sta_admin")
+    with client.session_transaction() as session:
+        session.permanent = True  # as a real login makes it: refreshed on every page
+    assert _cookies(client.get("/api/v1/tasks"))
+    headers = token("demo_proposer")
+    response = client.post("/api/v1/instances", headers=headers, json={
+        "workflow": "suggestion", "data": {}})
+    assert response.status_code == 422
+    assert not _cookies(response)
+    assert client.get("/api/v1/tasks", headers=headers).get_json() == []
+    assert not _cookies(client.get("/api/v1/tasks", headers=headers))
+    assert not _cookies(client.get("/api/v1/tasks", headers={"Authorization": "Bearer nope"}))
+
+
+def test_web__an_authorization_header_does_not_keep_an_expired_page_session_alive(login, clock):
+    client = login("demo_proposer")
+    clock.advance(minutes=31)
+    response = client.get("/inbox", headers={"Authorization": "Bearer anything"})
+    assert response.status_code == 302
+    assert "/auth/login" in response.headers["Location"]

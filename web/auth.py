@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
-import threading
-import time
 from collections.abc import Callable
 from functools import wraps
 from typing import Any
@@ -12,6 +9,7 @@ from typing import Any
 from flask import (
     Blueprint,
     Flask,
+    Request,
     current_app,
     flash,
     g,
@@ -21,6 +19,7 @@ from flask import (
     session,
     url_for,
 )
+from flask.sessions import SecureCookieSession, SecureCookieSessionInterface
 from flask_babel import gettext as _
 from flask_login import LoginManager, UserMixin, current_user, login_user, logout_user
 
@@ -71,6 +70,23 @@ def unauthorized() -> Any:
     return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
 
 
+def is_token_request(req: Request) -> bool:
+    """An API request that names a token: the token alone says who asks, never a session."""
+    return req.path.startswith("/api/") and bool(req.headers.get("Authorization"))
+
+
+class SessionInterface(SecureCookieSessionInterface):
+    """Signed cookie sessions, opened only where one can matter: a token request neither reads
+    nor refreshes the session cookie, and a request without the cookie needs no signer."""
+
+    def open_session(self, app: Flask, request: Request) -> SecureCookieSession | None:
+        if is_token_request(request):
+            return self.make_null_session(app)
+        if app.secret_key and not request.cookies.get(self.get_cookie_name(app)):
+            return self.session_class()
+        return super().open_session(app, request)
+
+
 def bearer_token() -> str | None:
     header = request.headers.get("Authorization", "")
     scheme, _sep, token = header.partition(" ")
@@ -79,29 +95,11 @@ def bearer_token() -> str | None:
     return token.strip() or None
 
 
-TOKEN_CACHE_SECONDS = 5.0
-"""How long a process trusts a token it checked (a revoked token stops within this time)."""
-_token_lock = threading.Lock()
-
-
 def _token_actor(token: str) -> Actor | None:
-    key = hashlib.sha256(token.encode()).hexdigest()
-    now = time.monotonic()
-    _token_cache: dict[str, tuple[float, Actor]] = current_app.extensions.setdefault(
-        "innoflow_tokens", {})
-    cached = _token_cache.get(key)
-    if cached is not None and cached[0] > now:
-        return cached[1]
+    """Checked in the database on every request: a revoked token, a deactivated user or a
+    removed role takes effect on the very next request, in every process."""
     with engine().db.read() as conn:
-        actor = org.actor_by_token(conn, token)
-    with _token_lock:
-        if len(_token_cache) > 10_000:
-            _token_cache.clear()
-        if actor is not None:
-            _token_cache[key] = (now + TOKEN_CACHE_SECONDS, actor)
-        else:
-            _token_cache.pop(key, None)
-    return actor
+        return org.actor_by_token(conn, token)
 
 
 def current_actor() -> Actor | None:
@@ -110,7 +108,7 @@ def current_actor() -> Actor | None:
         return g.actor  # type: ignore[no-any-return]
     actor: Actor | None = None
     g.via_token = False
-    if request.path.startswith("/api/") and request.headers.get("Authorization"):
+    if is_token_request(request):
         token = bearer_token()
         if token:
             actor = _token_actor(token)
@@ -161,7 +159,7 @@ def login_required(view: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def _check_timeouts() -> Any:
-    if request.endpoint in (None, "static") or request.headers.get("Authorization"):
+    if request.endpoint in (None, "static") or is_token_request(request):
         return None
     if not current_user.is_authenticated:
         return None
@@ -273,6 +271,7 @@ def change_password() -> Any:
 
 
 def init_app(app: Flask) -> None:
+    app.session_interface = SessionInterface()
     login_manager.init_app(app)
     login_manager.session_protection = None
     app.before_request(_check_timeouts)

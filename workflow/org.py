@@ -194,10 +194,22 @@ def issue_token(conn: Connection, *, username: str, now: datetime) -> str:
     return token
 
 
+_ACTOR_BY_TOKEN = (
+    "SELECT u.id, u.username, u.department, r.role, r.scope "
+    "FROM api_tokens t JOIN users u ON u.id = t.user_id "
+    "LEFT JOIN role_assignments r ON r.user_id = u.id "
+    "WHERE t.token_hash = :token_hash AND NOT t.revoked AND u.active")
+
+
 def actor_by_token(conn: Connection, token: str) -> Actor | None:
-    row = conn.execute(select(TOKENS.c.user_id).where(
-        TOKENS.c.token_hash == _token_hash(token), TOKENS.c.revoked.is_(False))).first()
-    return actor_by_id(conn, row.user_id) if row else None
+    """The active user behind a token that is not revoked, with their roles, in one statement
+    on the cursor: every API request runs it, so it is read afresh each time, never cached."""
+    rows = rawsql.run(conn, _ACTOR_BY_TOKEN, {"token_hash": _token_hash(token)}).fetchall()
+    if not rows:
+        return None
+    user_id, username, department = rows[0][:3]
+    return Actor(id=user_id, username=username, department=department,
+                 roles=frozenset((r[3], r[4]) for r in rows if r[3] is not None))
 
 
 def _token_hash(token: str) -> str:
