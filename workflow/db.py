@@ -4,11 +4,17 @@ A write is one transaction that cannot interleave with another write to the same
 instance: on SQLite every write transaction begins with ``BEGIN IMMEDIATE`` (the whole
 file is the lock, so nobody reads a version another writer is about to change); on
 PostgreSQL the instance row is taken ``FOR UPDATE``. Reads never take write locks.
+
+On SQLite the threads of one process also queue for writing on a lock of their own:
+SQLite's busy handler makes a waiting writer sleep and retry, which under many threads
+leaves the file idle between writers and lets some wait for seconds. Other processes
+still meet at ``BEGIN IMMEDIATE``.
 """
 
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -53,6 +59,16 @@ def _sqlite_engine(url: str, *, immediate: bool) -> Engine:
     return engine
 
 
+_WRITE_LOCKS: dict[str, threading.RLock] = {}
+_WRITE_LOCKS_GUARD = threading.Lock()
+
+
+def _write_lock(url: str) -> threading.RLock:
+    """One lock per SQLite file per process, shared by every Database on it."""
+    with _WRITE_LOCKS_GUARD:
+        return _WRITE_LOCKS.setdefault(url, threading.RLock())
+
+
 class Database:
     """Owns the SQLAlchemy engines; every unit of work asks it for a transaction."""
 
@@ -63,12 +79,14 @@ class Database:
             self._ensure_folder()
             self.writer = _sqlite_engine(self.url, immediate=True)
             self.reader = _sqlite_engine(self.url, immediate=False)
+            self._write_turn: threading.RLock | None = _write_lock(self.url)
         else:
             self.writer = create_engine(
                 self.url, pool_size=10, max_overflow=60, pool_timeout=60, pool_pre_ping=True,
                 echo=echo,
             )
             self.reader = self.writer
+            self._write_turn = None
         self.dialect = self.writer.dialect.name
 
     def _ensure_folder(self) -> None:
@@ -79,7 +97,11 @@ class Database:
     @contextmanager
     def write(self) -> Iterator[Connection]:
         """One write transaction: committed on success, rolled back on any error."""
-        with self.writer.begin() as conn:
+        if self._write_turn is None:
+            with self.writer.begin() as conn:
+                yield conn
+            return
+        with self._write_turn, self.writer.begin() as conn:
             yield conn
 
     @contextmanager
