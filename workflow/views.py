@@ -88,3 +88,12 @@ class EventView:
 class Page:
     items: tuple[Any, ...]
     next: int | None
+
+
+@dataclass(frozen=True)
+class TaskPage:
+    """A page of tasks in (deadline, id) order; ``next`` is where the following page starts
+    (the last task's deadline and id), None after the last page."""
+
+    items: tuple[TaskView, ...]
+    next: tuple[datetime, int] | None
