@@ -252,6 +252,22 @@ class QueryTiming:
     statements: int
 
 
+OVERDUE_PAGE = 100
+"""Rows per ``Engine.overdue`` page: a chasing pass walks every page of this size."""
+
+
+@dataclass(frozen=True)
+class OverdueWalk:
+    """One chasing pass: every overdue task, page after page, through the engine."""
+
+    tasks: int
+    pages: int
+    seconds: tuple[float, float]
+    """The first walk (the pages read in from disk as they come) and a second one."""
+    middle: tuple[Any, int] | None
+    """Where the page in the middle of the walk starts (its ``after``)."""
+
+
 def summary_ms(seconds: list[float]) -> dict[str, float]:
     ordered = sorted(seconds)
     return {
@@ -261,19 +277,41 @@ def summary_ms(seconds: list[float]) -> dict[str, float]:
     }
 
 
-def time_queries(url: str, *, calls: int, driver: Any) -> list[QueryTiming]:
-    """Engine.inbox for a department head and an expert, Engine.overdue; each ``calls``
-    times, and the same statements through the bare driver."""
+def walk_overdue(engine: Engine) -> OverdueWalk:
+    """Every overdue task, page by page, as a chasing pass reads them; timed twice."""
+    seconds = []
+    for _ in range(2):
+        began = perf_counter()
+        keys: list[tuple[Any, int] | None] = [None]
+        tasks = 0
+        while True:
+            page = engine.overdue(limit=OVERDUE_PAGE, after=keys[-1])
+            tasks += len(page.items)
+            if page.next is None:
+                break
+            keys.append(page.next)
+        seconds.append(round(perf_counter() - began, 2))
+    return OverdueWalk(tasks, len(keys), (seconds[0], seconds[1]), keys[len(keys) // 2])
+
+
+def time_queries(url: str, *, calls: int, driver: Any) -> tuple[list[QueryTiming], OverdueWalk]:
+    """Engine.inbox for a department head and an expert, the first page of Engine.overdue
+    and the page in the middle of a whole chasing pass; each ``calls`` times, and the same
+    statements through the bare driver. The walk itself is timed twice."""
     db = Database(url)
     engine = Engine(db, clock=FakeClock(DATA_NOW), calendar=calendar())
     engine.load_definitions()
     with db.read() as conn:
         head = org.actor_by_username(conn, HEAD)
         expert = org.actor_by_username(conn, EXPERT)
+    walk = walk_overdue(engine)
     queries: list[tuple[str, Any]] = [
         ("inbox, department head", lambda: engine.inbox(actor=head)),
         ("inbox, expert", lambda: engine.inbox(actor=expert)),
-        ("overdue (limit 500)", lambda: engine.overdue()),
+        (f"overdue, first page of {OVERDUE_PAGE}",
+         lambda: engine.overdue(limit=OVERDUE_PAGE).items),
+        (f"overdue, page of {OVERDUE_PAGE} mid-walk (page {walk.pages // 2 + 1} of {walk.pages})",
+         lambda: engine.overdue(limit=OVERDUE_PAGE, after=walk.middle).items),
     ]
     results = []
     for name, call in queries:
@@ -297,4 +335,4 @@ def time_queries(url: str, *, calls: int, driver: Any) -> list[QueryTiming]:
         results.append(QueryTiming(name, rows, summary_ms(seconds), summary_ms(raw_seconds),
                                    len(sent)))
     db.dispose()
-    return results
+    return results, walk
