@@ -344,7 +344,8 @@ def targets(results: dict[str, Any]) -> list[str]:
             ok = q["engine_ms"]["p50"] < 2 and q["engine_ms"]["p95"] < 2
             lines.append(f"{q['name']} on SQLite: p50 {q['engine_ms']['p50']} ms, p95 "
                          f"{q['engine_ms']['p95']} ms (target under 2 ms: "
-                         f"{'met' if ok else 'NOT met'})")
+                         f"{'met' if ok else 'NOT met'}; CPU time p50 "
+                         f"{q['engine_cpu_ms']['p50']} ms, p95 {q['engine_cpu_ms']['p95']} ms)")
     return lines
 
 
