@@ -230,12 +230,11 @@ def sqlite_queries(sizes: dict[str, Any], results: dict[str, Any]) -> None:
     load = inbox_scale.ensure_sqlite(path, count)
     log(f"  data: {load}")
     driver = sqlite_connection(str(path))
-    timings = inbox_scale.time_queries(sqlite_url(path), calls=sizes["calls"], driver=driver)
+    timings, walk = inbox_scale.time_queries(sqlite_url(path), calls=sizes["calls"],
+                                             driver=driver)
     driver.close()
     results["scale_load"]["sqlite"] = vars(load)
-    results["queries"] += [{"backend": "sqlite", **vars(t)} for t in timings]
-    for t in timings:
-        log(f"  {t}")
+    record_queries(results, "sqlite", timings, walk)
 
 
 def postgres_queries(base: str, sizes: dict[str, Any], results: dict[str, Any]) -> None:
@@ -246,12 +245,22 @@ def postgres_queries(base: str, sizes: dict[str, Any], results: dict[str, Any]) 
     load = inbox_scale.ensure_postgres(url, admin_conninfo(base), schema, conninfo, count)
     log(f"  data: {load}")
     driver = postgres_connection(conninfo)
-    timings = inbox_scale.time_queries(url, calls=sizes["calls"], driver=driver)
+    timings, walk = inbox_scale.time_queries(url, calls=sizes["calls"], driver=driver)
     driver.close()
     results["scale_load"]["postgresql"] = vars(load)
-    results["queries"] += [{"backend": "postgresql", **vars(t)} for t in timings]
+    record_queries(results, "postgresql", timings, walk)
+
+
+def record_queries(results: dict[str, Any], backend: str,
+                   timings: list[inbox_scale.QueryTiming], walk: inbox_scale.OverdueWalk
+                   ) -> None:
+    results["queries"] += [{"backend": backend, **vars(t)} for t in timings]
+    results["overdue_walk"][backend] = {"tasks": walk.tasks, "pages": walk.pages,
+                                        "seconds": walk.seconds}
     for t in timings:
         log(f"  {t}")
+    log(f"  whole overdue walk: {walk.tasks:,} tasks in {walk.pages:,} pages of "
+        f"{inbox_scale.OVERDUE_PAGE}, {walk.seconds[0]} s, again {walk.seconds[1]} s")
 
 
 # ------------------------------------------------------------------ memory
@@ -335,7 +344,8 @@ def targets(results: dict[str, Any]) -> list[str]:
             ok = q["engine_ms"]["p50"] < 2 and q["engine_ms"]["p95"] < 2
             lines.append(f"{q['name']} on SQLite: p50 {q['engine_ms']['p50']} ms, p95 "
                          f"{q['engine_ms']['p95']} ms (target under 2 ms: "
-                         f"{'met' if ok else 'NOT met'})")
+                         f"{'met' if ok else 'NOT met'}; CPU time p50 "
+                         f"{q['engine_cpu_ms']['p50']} ms, p95 {q['engine_cpu_ms']['p95']} ms)")
     return lines
 
 
@@ -346,6 +356,10 @@ def summary(results: dict[str, Any]) -> str:
                   "### Mean time per call", report.per_call_table(results["throughput"]), ""]
     if results["queries"]:
         parts += ["### Queries", report.query_table(results["queries"]), ""]
+        parts += [f"Whole overdue walk on {backend}: {w['tasks']:,} tasks in {w['pages']:,} "
+                  f"pages, {w['seconds'][0]} s, again {w['seconds'][1]} s"
+                  for backend, w in results["overdue_walk"].items()]
+        parts += [""]
     if results.get("memory"):
         parts += ["### Memory", report.memory_table(results["memory"]["samples"]), ""]
     parts += ["### Targets", *(f"- {line}" for line in targets(results))]
@@ -382,7 +396,7 @@ def main() -> None:
         "machine": report.machine(admin_conninfo(base) if base else None),
         "command": " ".join([Path(sys.executable).name, *sys.argv]),
         "throughput": [], "statements": {}, "approve_statements": {}, "queries": [],
-        "scale_load": {}, "errors": [],
+        "scale_load": {}, "overdue_walk": {}, "errors": [],
     }
     log(f"machine: {results['machine']}")
     began = perf_counter()

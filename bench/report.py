@@ -56,9 +56,11 @@ def per_call_table(runs: list[dict[str, Any]]) -> str:
 
 def query_table(entries: list[dict[str, Any]]) -> str:
     rows = [[e["backend"], e["name"], e["rows"], e["engine_ms"]["p50"], e["engine_ms"]["p95"],
-             e["driver_ms"]["p50"], e["driver_ms"]["p95"], e["statements"]] for e in entries]
+             e["driver_ms"]["p50"], e["driver_ms"]["p95"], e["statements"],
+             e["engine_cpu_ms"]["p50"], e["engine_cpu_ms"]["p95"]] for e in entries]
     return table(["database", "query", "rows", "engine p50 ms", "engine p95 ms",
-                  "driver p50 ms", "driver p95 ms", "statements"], rows)
+                  "driver p50 ms", "driver p95 ms", "statements", "engine CPU p50 ms",
+                  "engine CPU p95 ms"], rows)
 
 
 def memory_table(samples: list[dict[str, Any]]) -> str:

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from workflow import Actor, Engine
-from workflow.views import InstanceView
+from workflow.views import InstanceView, TaskView
 
 
 def start_data(engine: Engine, workflow: str, index: int = 0, **overrides: Any) -> dict[str, Any]:
@@ -44,6 +44,16 @@ def act(engine: Engine, view: InstanceView, action: str, who: Actor, *,
     payload = action_data(engine, view.workflow, view.state, action, **data)
     return engine.act(view.id, action, actor=who, comment=comment, data=payload,
                       expected_version=view.version)
+
+
+def all_overdue(engine: Engine, *, limit: int = 100) -> list[TaskView]:
+    """Every overdue task, page by page as a chasing pass walks them."""
+    page = engine.overdue(limit=limit)
+    found = list(page.items)
+    while page.next is not None:
+        page = engine.overdue(limit=limit, after=page.next)
+        found += page.items
+    return found
 
 
 ActorGetter = Callable[[str], Actor]

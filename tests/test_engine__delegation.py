@@ -4,7 +4,7 @@ from datetime import timedelta
 
 import pytest
 
-from tests.factories import act, make_instance, make_user
+from tests.factories import act, make_instance, make_user, suggestion_to_committee
 from workflow.errors import Forbidden, ValidationFailed
 
 
@@ -91,3 +91,33 @@ def test_delegation__revoked_stops_the_substitute(engine, actor, clock):
     with pytest.raises(Forbidden):
         act(engine, view, "approve", deputy)
     assert engine.delegations(actor=deputy)[0].revoked_at is not None
+
+
+def test_delegation__a_task_both_hold_shows_once_as_the_substitutes_own(engine, actor, clock):
+    head = actor("head_smelting")
+    deputy = make_user(engine, "deputy_smelting", "dept_head@smelting", department="smelting")
+    engine.delegate(actor=head, substitute="deputy_smelting", starts_at=clock.now(),
+                    ends_at=clock.now() + timedelta(days=7))
+    view = make_instance(engine, actor("demo_proposer"), "suggestion")
+    assert [(t.instance_id, t.on_behalf_of) for t in engine.inbox(actor=deputy)] == [
+        (view.id, None)]
+
+
+def test_delegation__substitutes_inbox_merges_both_lists_most_urgent_first(engine, actor,
+                                                                           clock):
+    head = actor("head_smelting")
+    deputy = make_user(engine, "deputy_office", "committee_office", department="alumina")
+    proposer = actor("demo_proposer")
+    engine.delegate(actor=head, substitute="deputy_office", starts_at=clock.now(),
+                    ends_at=clock.now() + timedelta(days=30))
+    at_committee = suggestion_to_committee(engine, actor)  # the committee's 5 working days
+    soon = make_instance(engine, proposer, "suggestion")  # the head's 3 working days
+    clock.advance(days=3)
+    later = make_instance(engine, proposer, "suggestion")  # due after the committee's
+    inbox = engine.inbox(actor=deputy)
+    assert [(t.instance_id, t.role, t.on_behalf_of) for t in inbox] == [
+        (soon.id, "dept_head", "head_smelting"), (at_committee.id, "committee_office", None),
+        (later.id, "dept_head", "head_smelting")]
+    assert [t.due_at for t in inbox] == sorted(t.due_at for t in inbox)
+    assert [t.instance_id for t in engine.inbox(actor=deputy, limit=2)] == [
+        soon.id, at_committee.id]

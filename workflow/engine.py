@@ -32,6 +32,7 @@ from . import (
     steps,
     store,
     system_actions,
+    worklists,
 )
 from .actors import Actor
 from .audit import GENESIS
@@ -41,7 +42,7 @@ from .clock import Clock, SystemClock
 from .context import ActionContext, InstanceRef
 from .db import Database
 from .definition import FLAG, HABITS, REASSIGN, Definition, Step, Transition
-from .delegation import DELEGATIONS, DelegationView
+from .delegation import DelegationView
 from .errors import (
     BadRequest,
     Forbidden,
@@ -51,12 +52,12 @@ from .errors import (
     VersionConflict,
     WorkflowError,
 )
-from .org import actor_by_id, check_org_formats
+from .org import check_org_formats
 from .rawsql import Record
 from .registry import EFFECTS, QUERIES
 from .schema import Validator
 from .store import DONE, OPEN, WAITING, TaskRow
-from .views import EventView, InstanceView, Page, TaskView, task_view
+from .views import EventView, InstanceView, Page, TaskPage, TaskView
 
 log = logging.getLogger(__name__)
 
@@ -527,37 +528,18 @@ class Engine:
     def inbox(self, *, actor: Actor, limit: int = 50, workflow: str | None = None,
               state: str | None = None) -> list[TaskView]:
         """Open tasks the actor can act on now, most urgent first (also as a substitute)."""
-        if actor.is_system or actor.read_only:
-            return []
-        now = self.clock.now()
         with self.db.read() as conn:
-            own = store.inbox(conn, user_id=actor.id, roles=actor.roles, limit=limit,
-                              workflow=workflow, state=state)
-            rows: list[tuple[Any, str | None]] = [
-                (r, None) for r in own if r.assignee_id == actor.id or r.created_by != actor.id]
-            for window in conn.execute(
-                select(DELEGATIONS).where(DELEGATIONS.c.substitute_id == actor.id,
-                                          DELEGATIONS.c.revoked_at.is_(None))
-            ):
-                principal = actor_by_id(conn, window.principal_id)
-                if principal is None:
-                    continue
-                rows += [(r, principal.username) for r in store.inbox(
-                    conn, user_id=principal.id, roles=principal.roles, limit=limit,
-                    workflow=workflow, state=state)
-                    if window.starts_at <= r.created_at < window.ends_at
-                    and r.created_by not in (actor.id, principal.id)]
-            names = store.usernames(conn, [r.assignee_id for r, _ in rows])
-        rows.sort(key=lambda item: (item[0].due_at is None, item[0].due_at or now, item[0].id))
-        return [task_view(r, r.workflow, names, now, title=r.title, on_behalf_of=who)
-                for r, who in rows[:limit]]
+            return worklists.inbox(conn, actor=actor, now=self.clock.now(),
+                                   usernames=self._usernames, limit=limit, workflow=workflow,
+                                   state=state)
 
-    def overdue(self, *, limit: int = 500) -> list[TaskView]:
-        now = self.clock.now()
+    def overdue(self, *, limit: int = 100, after: tuple[datetime, int] | None = None
+                ) -> TaskPage:
+        """Open tasks past their deadline, most overdue first, one page; pass a page's
+        ``next`` as ``after`` for the following one."""
         with self.db.read() as conn:
-            rows = store.overdue(conn, now, limit)
-            names = self._usernames(conn, [r.assignee_id for r in rows])
-        return [task_view(r, r.workflow, names, now, status=OPEN) for r in rows]
+            return worklists.overdue(conn, now=self.clock.now(), usernames=self._usernames,
+                                     limit=limit, after=after)
 
     def list_instances(self, *, actor: Actor, workflow: str | None = None,
                        state: str | None = None, mine: bool = False, after: int | None = None,

@@ -90,24 +90,30 @@ class Page:
     next: int | None
 
 
+@dataclass(frozen=True)
+class TaskPage:
+    """A page of tasks in (deadline, id) order; ``next`` is where the following page starts
+    (the last task's deadline and id), None after the last page."""
+
+    items: tuple[TaskView, ...]
+    next: tuple[datetime, int] | None
+
+
 def task_view(row: Any, workflow: str, names: Mapping[int, str], now: datetime, *,
-               instance_id: int | None = None, status: str | None = None,
-               title: str = "", on_behalf_of: str | None = None) -> TaskView:
-    """A task row as the reader sees it (``names``: usernames by id)."""
+              instance_id: int) -> TaskView:
+    """A step task of an instance as its reader sees it (``names``: usernames by id)."""
     due = row.due_at
     return TaskView(
         id=row.id,
-        instance_id=instance_id if instance_id is not None else row.instance_id,
+        instance_id=instance_id,
         workflow=workflow,
         state=row.state,
         step=row.state,
         role=row.role,
         scope=row.scope,
         assignee=names.get(row.assignee_id) if row.assignee_id else None,
-        status=status or row.status,
-        created_at=getattr(row, "created_at", now),
+        status=row.status,
+        created_at=row.created_at,
         due_at=due,
         overdue=bool(due is not None and due < now),
-        title=title,
-        on_behalf_of=on_behalf_of,
     )
