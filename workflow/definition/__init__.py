@@ -6,7 +6,6 @@ reads files and says what is wrong with them, with file, line and reason.
 """
 
 from ..errors import DefinitionError
-from .checker import check_validator
 from .folder import default_folder, files_in, load_folder
 from .model import (
     BY,
@@ -29,7 +28,6 @@ from .model import (
     Timer,
     Transition,
     Vote,
-    iter_schemas,
 )
 from .parser import parse
 
@@ -55,10 +53,8 @@ __all__ = [
     "Timer",
     "Transition",
     "Vote",
-    "check_validator",
     "default_folder",
     "files_in",
-    "iter_schemas",
     "load_folder",
     "parse",
 ]

@@ -8,8 +8,6 @@ from collections.abc import Mapping
 from types import MappingProxyType
 from typing import Any
 
-from jsonschema import Draft202012Validator
-
 from .. import registry
 from ..schema import EMPTY_OBJECT, Validator, expand, schema_problem
 from .model import Call, Problem
@@ -91,6 +89,3 @@ def read_label(node: Any, fallback: str) -> Mapping[str, str]:
         return MappingProxyType({"en": node, "zh": node})
     return MappingProxyType({"en": fallback.replace("_", " "), "zh": fallback})
 
-
-def check_validator(schema: Mapping[str, Any]) -> Draft202012Validator:
-    return Draft202012Validator(schema)

@@ -71,7 +71,7 @@ def check_reminder_actions(check: Checker, states: Mapping[str, State],
 
 
 def check_graph(check: Checker, states: Mapping[str, State], transitions: list[Transition],
-                timers: list[Timer], initial: Any) -> None:
+                initial: Any) -> None:
     outgoing: dict[str, set[str]] = {name: set() for name in states}
     for t in transitions:
         outgoing[t.source].add(t.dest)

@@ -5,7 +5,7 @@ Nothing here reads a file; ``parser.py`` builds these values and nothing changes
 
 from __future__ import annotations
 
-from collections.abc import Callable, Hashable, Iterator, Mapping
+from collections.abc import Callable, Hashable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -205,8 +205,3 @@ class Definition:
                 return timer
         return None
 
-
-def iter_schemas(definition: Definition) -> Iterator[tuple[str, Mapping[str, Any]]]:
-    yield "start", definition.start_schema
-    for t in definition.transitions:
-        yield f"{t.source}.{t.action}", t.schema

@@ -73,7 +73,7 @@ def parse(text: str, file: str = "<string>") -> Definition:
     transitions = with_revisions(transitions, start_schema, on_start)
     timers = parse_timers(check, doc.get("timers"), states, transitions)
     check_reminder_actions(check, states, transitions)
-    check_graph(check, states, transitions, timers, initial)
+    check_graph(check, states, transitions, initial)
 
     if check.problems:
         raise DefinitionError(check.problems)
