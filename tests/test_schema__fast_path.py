@@ -103,3 +103,17 @@ def test_rejected_data_is_named_by_field() -> None:
     validator = Validator(EDGE_SCHEMAS[0])
     assert validator.errors({"day": "2026-02-30"}) == {"day": "'2026-02-30' is not a 'date'"}
     assert validator.errors({"day": "2026-02-28"}) == {}
+
+
+@pytest.mark.parametrize(("schema", "bad", "good"), [
+    ({"type": "object", "additionalProperties": False, "required": ["a"]}, {}, None),
+    ({"type": "number", "maximum": float("inf")}, "x", 5),
+    ({"type": "string", "format": "no\"such')format"}, 5, "text"),
+])
+def test_schemas_fastjsonschema_cannot_compile_stay_with_jsonschema(
+        schema: dict[str, Any], bad: Any, good: Any) -> None:
+    assert _fast_check(schema) is None
+    validator = Validator(schema)
+    assert validator.errors(bad)
+    if good is not None:
+        assert validator.errors(good) == {}

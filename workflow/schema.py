@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import copy
 import json
+import re
 from collections.abc import Callable, Mapping
 from functools import partial
 from typing import Any
@@ -60,6 +61,9 @@ _SHARED_KEYWORDS = frozenset({
 """Keywords whose meaning draft 7 (fastjsonschema) and 2020-12 (jsonschema) share."""
 
 
+_FORMAT_NAME = re.compile(r"^[A-Za-z0-9_.-]+$")
+
+
 def _shared_formats(node: Any, formats: set[str]) -> bool:
     """Whether ``node`` uses only shared keywords (collecting its format names)."""
     if isinstance(node, bool):
@@ -67,6 +71,8 @@ def _shared_formats(node: Any, formats: set[str]) -> bool:
     if not isinstance(node, Mapping) or not set(node) <= _SHARED_KEYWORDS:
         return False
     if isinstance(node.get("format"), str):
+        if not _FORMAT_NAME.match(node["format"]):
+            return False  # fastjsonschema writes the name into the code it generates
         formats.add(node["format"])
     subschemas = [*(node.get("properties") or {}).values()]
     for key in ("items", "additionalProperties"):
@@ -77,13 +83,18 @@ def _shared_formats(node: Any, formats: set[str]) -> bool:
 
 def _fast_check(schema: Mapping[str, Any]) -> Callable[[Any], Any] | None:
     """The schema compiled by fastjsonschema (raising on invalid data), or None when it uses
-    a keyword outside the shared set. Formats are checked by the same checkers as below."""
+    a keyword outside the shared set, or one fastjsonschema cannot compile (a valid 2020-12
+    schema it refuses, such as a required field that additionalProperties forbids). Formats
+    are checked by the same checkers as below."""
     formats: set[str] = set()
     if not _shared_formats(schema, formats):
         return None
-    plain = json.loads(json.dumps(schema, default=dict))
-    checks = {name: partial(_conforms, name) for name in formats}
-    return fastjsonschema.compile(plain, formats=checks, use_default=False)
+    try:
+        plain = json.loads(json.dumps(schema, default=dict, allow_nan=False))
+        checks = {name: partial(_conforms, name) for name in formats}
+        return fastjsonschema.compile(plain, formats=checks, use_default=False)
+    except Exception:  # the fast path is optional: jsonschema decides alone
+        return None
 
 
 def _conforms(name: str, value: Any) -> bool:
