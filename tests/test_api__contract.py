@@ -151,6 +151,21 @@ def test_api__missing_comment_where_required_is_422(client, token, engine, actor
                        json={"action": needs[0]}), 422, "validation_failed")
 
 
+@pytest.mark.parametrize("number", ["NaN", "Infinity", "-Infinity"])
+def test_api__non_finite_numbers_are_422_by_field_and_change_nothing(client, token, engine,
+                                                                      actor, number):
+    # Python's JSON parser accepts these words; no schema keyword refuses the number.
+    view = act(engine, make_instance(engine, actor("demo_proposer"), "suggestion"), "approve",
+               actor("head_smelting"))
+    body = ('{"action": "score", "data": {"innovation": ' + number
+            + ', "feasibility": 80, "benefit": 80}}')
+    error = _error(client.post(f"/api/v1/instances/{view.id}/actions",
+                               headers=token("expert_smelting_1"), data=body,
+                               content_type="application/json"), 422, "validation_failed")
+    assert error["fields"] == {"innovation": "must be a finite number"}
+    assert engine.get(view.id, actor=actor("demo_proposer")).version == view.version
+
+
 def test_api__list_pages_with_next(client, token, engine, actor):
     proposer = actor("demo_proposer")
     ids = [make_instance(engine, proposer, "suggestion", submit=False).id for _ in range(5)]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 
 SYSTEM_USERNAME = "system"
 
@@ -41,7 +42,7 @@ class Actor:
     def holds(self, role: str, scope: str = "") -> bool:
         return (role, scope) in self.roles
 
-    @property
+    @cached_property
     def read_only(self) -> bool:
         """An auditor reads everything and changes nothing."""
         return any(role == "auditor" for role, _ in self.roles)

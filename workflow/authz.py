@@ -48,33 +48,38 @@ def holds_task(actor: Actor, task: TaskRow) -> bool:
 def authorize(transition: Transition, actor: Actor, *, created_by: int,
               data: Mapping[str, Any], tasks: Iterable[TaskRow]) -> TaskRow | None:
     """The task the actor acts on (None for actions without one); Forbidden otherwise."""
-    if transition.by == "system":
-        if actor.is_system:
-            return None
-        raise Forbidden("system_only", action=transition.action)
-    if actor.is_system or actor.read_only:
-        raise Forbidden("read_only", action=transition.action)
-    if transition.by == "owner":
-        if actor.id != created_by:
-            raise Forbidden("owner_only", action=transition.action)
-        return next((t for t in tasks if t.role == "owner" and t.status == OPEN), None)
-    if is_party(actor, created_by, data):
-        raise Forbidden("own_item", action=transition.action)
-    if transition.by == "anyone":
-        return None
-    for task in tasks:
-        if holds_task(actor, task):
-            return task
-    raise Forbidden("not_assigned", action=transition.action)
+    task, refused = _decide(transition, actor, created_by, data, tasks)
+    if refused is not None:
+        raise Forbidden(refused, action=transition.action)
+    return task
 
 
 def permitted(transition: Transition, actor: Actor, *, created_by: int,
               data: Mapping[str, Any], tasks: Iterable[TaskRow]) -> bool:
-    try:
-        authorize(transition, actor, created_by=created_by, data=data, tasks=tasks)
-    except Forbidden:
-        return False
-    return True
+    """Whether :func:`authorize` would let the actor act (answered without raising, since
+    the actions offered ask it of every action of the state)."""
+    return _decide(transition, actor, created_by, data, tasks)[1] is None
+
+
+def _decide(transition: Transition, actor: Actor, created_by: int, data: Mapping[str, Any],
+            tasks: Iterable[TaskRow]) -> tuple[TaskRow | None, str | None]:
+    """The task acted on and, when the actor may not act, why not."""
+    if transition.by == "system":
+        return None, None if actor.is_system else "system_only"
+    if actor.is_system or actor.read_only:
+        return None, "read_only"
+    if transition.by == "owner":
+        if actor.id != created_by:
+            return None, "owner_only"
+        return next((t for t in tasks if t.role == "owner" and t.status == OPEN), None), None
+    if is_party(actor, created_by, data):
+        return None, "own_item"
+    if transition.by == "anyone":
+        return None, None
+    for task in tasks:
+        if holds_task(actor, task):
+            return task, None
+    return None, "not_assigned"
 
 
 def can_view(actor: Actor, definition: Definition, *, state: str, created_by: int,

@@ -8,7 +8,9 @@ PostgreSQL the instance row is taken ``FOR UPDATE``. Reads never take write lock
 On SQLite the threads of one process also queue for writing on a lock of their own:
 SQLite's busy handler makes a waiting writer sleep and retry, which under many threads
 leaves the file idle between writers and lets some wait for seconds. Other processes
-still meet at ``BEGIN IMMEDIATE``.
+still meet at ``BEGIN IMMEDIATE``. Since a process writes one transaction at a time anyway,
+the write connection is kept between transactions (checking it out of the pool and back
+costs more than an action's statements); a forked child never inherits it.
 """
 
 from __future__ import annotations
@@ -53,8 +55,10 @@ def _sqlite_engine(url: str, *, immediate: bool) -> Engine:
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Connection) -> None:
         # On the DB-API cursor, past SQLAlchemy's statement machinery: this runs on every
-        # transaction.
-        connection.connection.cursor().execute("BEGIN IMMEDIATE" if immediate else "BEGIN")
+        # transaction. ``Database.write`` may have begun it already.
+        fairy = connection.connection
+        if not fairy.dbapi_connection.in_transaction:  # type: ignore[union-attr]
+            fairy.cursor().execute("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
     return engine
 
@@ -80,6 +84,9 @@ class Database:
             self.writer = _sqlite_engine(self.url, immediate=True)
             self.reader = _sqlite_engine(self.url, immediate=False)
             self._write_turn: threading.RLock | None = _write_lock(self.url)
+            self._kept: list[Connection] = []
+            """Write connections between transactions; only touched under ``_write_turn``."""
+            self._kept_pid = os.getpid()
         else:
             self.writer = create_engine(
                 self.url, pool_size=10, max_overflow=60, pool_timeout=60, pool_pre_ping=True,
@@ -101,8 +108,30 @@ class Database:
             with self.writer.begin() as conn:
                 yield conn
             return
-        with self._write_turn, self.writer.begin() as conn:
-            yield conn
+        with self._write_turn:
+            if self._kept_pid != os.getpid():  # a forked child: the parent's are not ours
+                self._kept, self._kept_pid = [], os.getpid()
+            conn = self._kept.pop() if self._kept else self.writer.connect()
+            # BEGIN and COMMIT straight on the driver: SQLAlchemy's transaction objects cost
+            # as much as a statement. Should a caller run a SQLAlchemy statement meanwhile,
+            # SQLAlchemy begins its own view of this same transaction (``_on_begin`` sees
+            # it open), and its commit or rollback ends it.
+            fairy = conn.connection
+            try:
+                fairy.cursor().execute("BEGIN IMMEDIATE")
+                yield conn
+                if conn.in_transaction():
+                    conn.commit()
+                else:
+                    fairy.dbapi_connection.commit()  # type: ignore[union-attr]
+            except BaseException:
+                if conn.in_transaction():
+                    conn.rollback()
+                else:
+                    fairy.dbapi_connection.rollback()  # type: ignore[union-attr]
+                conn.close()  # back to the pool rather than kept
+                raise
+            self._kept.append(conn)
 
     @contextmanager
     def read(self) -> Iterator[Connection]:
@@ -114,6 +143,11 @@ class Database:
         Base.metadata.create_all(self.writer)
 
     def dispose(self) -> None:
+        if self._write_turn is not None:
+            with self._write_turn:
+                kept, self._kept = self._kept, []
+                for conn in kept:
+                    conn.close()
         self.writer.dispose()
         if self.reader is not self.writer:
             self.reader.dispose()

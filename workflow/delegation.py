@@ -128,6 +128,8 @@ def delegated_task(conn: Connection, actor: Actor, row: Any,
     """
     if actor.read_only or authz.is_party(actor, row.created_by, row.data):
         return None
+    if not row.get("substituting", True):
+        return None  # read with the instance, for this actor: nobody's substitute now
     for window in windows(conn, actor.id):
         principal = actor_by_id(conn, window.principal_id)
         if principal is None or authz.is_party(principal, row.created_by, row.data):

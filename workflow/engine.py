@@ -132,7 +132,7 @@ class Engine:
                              fields={"expected_version": "must be an integer"})
         now = self.clock.now()
         with self.db.write() as conn:
-            row = store.load_instance(conn, instance_id, lock=True)
+            row = store.load_instance(conn, instance_id, lock=True, substitute=actor.id)
             if row is None:
                 raise NotFound("instance_not_found", id=instance_id)
             entry = self.catalog.by_id(row.definition_id)
@@ -498,7 +498,7 @@ class Engine:
 
     def get(self, instance_id: int, *, actor: Actor) -> InstanceView:
         with self.db.read() as conn:
-            row = store.load_instance(conn, instance_id, lock=False)
+            row = store.load_instance(conn, instance_id, lock=False, substitute=actor.id)
             if row is None:
                 raise NotFound("instance_not_found", id=instance_id)
             entry = self.catalog.by_id(row.definition_id)

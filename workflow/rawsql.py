@@ -13,21 +13,38 @@ import json
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
-from typing import Any
+from functools import partial
+from typing import TYPE_CHECKING, Any
 
+import orjson
 from sqlalchemy import Connection
 
 _NAMED = re.compile(r"(?<!:):([a-z_][a-z0-9_]*)")
 
 
 class Record(dict[str, Any]):
-    """A row as a dict with attribute access."""
+    """A row as a dict with attribute access (the dict is its own attribute namespace, so
+    ``row.state`` costs what ``row["state"]`` does)."""
 
-    def __getattr__(self, name: str) -> Any:
-        try:
-            return self[name]
-        except KeyError:
-            raise AttributeError(name) from None
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.__dict__ = self
+
+    if TYPE_CHECKING:
+        def __getattr__(self, name: str) -> Any: ...
+
+
+_REMEMBERED = 512
+
+
+def dumps(value: Any) -> str:
+    """A document as JSON text: what ``json.dumps`` writes, compactly and several times
+    faster. What orjson will not write (integers beyond 64 bits, say) goes to ``json``.
+    NaN would be written as null, but validated data never holds one (``schema``)."""
+    try:
+        return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS).decode()
+    except orjson.JSONEncodeError:
+        return json.dumps(value)
 
 
 class Dialect:
@@ -37,10 +54,14 @@ class Dialect:
         self.name = name
         self.sqlite = name == "sqlite"
         self._cache: dict[str, str] = {}
+        self._written: dict[datetime, Any] = {}
+        self._read: dict[Any, datetime] = {}
+        """Timestamps converted lately, both ways: one action writes and reads the same
+        few instants many times. Emptied when they grow past ``_REMEMBERED``."""
         if not self.sqlite:
             from psycopg.types.json import Jsonb
 
-            self._jsonb = Jsonb
+            self._jsonb = partial(Jsonb, dumps=dumps)
 
     def sql(self, text: str) -> str:
         """``:name`` parameters in the database's own paramstyle (cached)."""
@@ -53,6 +74,14 @@ class Dialect:
     def time(self, value: datetime | None) -> Any:
         if value is None:
             return None
+        found = self._written.get(value)
+        if found is None:
+            if len(self._written) > _REMEMBERED:
+                self._written.clear()
+            found = self._written[value] = self._convert(value)
+        return found
+
+    def _convert(self, value: datetime) -> Any:
         if value.tzinfo is None:
             raise ValueError("naive datetime given; times are timezone-aware")
         if self.sqlite:
@@ -65,14 +94,19 @@ class Dialect:
         """A stored timestamp as an aware UTC datetime (None stays None)."""
         if value is None:
             return None
-        if isinstance(value, str):
-            return datetime.fromisoformat(value).replace(tzinfo=UTC)
-        return value if value.tzinfo else value.replace(tzinfo=UTC)
+        if not isinstance(value, str):
+            return value if value.tzinfo else value.replace(tzinfo=UTC)
+        found = self._read.get(value)
+        if found is None:
+            if len(self._read) > _REMEMBERED:
+                self._read.clear()
+            found = self._read[value] = datetime.fromisoformat(value).replace(tzinfo=UTC)
+        return found
 
     def json(self, value: Any) -> Any:
         if value is None:
             return None
-        return json.dumps(value) if self.sqlite else self._jsonb(value)
+        return dumps(value) if self.sqlite else self._jsonb(value)
 
     def read_json(self, value: Any) -> Any:
         return json.loads(value) if isinstance(value, str) else value

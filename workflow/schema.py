@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import copy
 import json
+import math
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from functools import partial
 from typing import Any
 
@@ -101,6 +102,20 @@ def _conforms(name: str, value: Any) -> bool:
     return _FORMATS.conforms(value, name)
 
 
+def _non_finite(value: Any, path: str) -> Iterator[tuple[str, str]]:
+    """NaN and infinities (which Python's JSON parser accepts) by field: no schema keyword
+    refuses them, and JSON cannot store them."""
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            yield path or "(data)", "must be a finite number"
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            yield from _non_finite(item, f"{path}.{key}" if path else str(key))
+    elif isinstance(value, list):
+        for n, item in enumerate(value):
+            yield from _non_finite(item, f"{path}.{n}" if path else str(n))
+
+
 class Validator:
     """A compiled schema that reports every error by field path."""
 
@@ -110,6 +125,9 @@ class Validator:
         self._fast = _fast_check(self.schema)
 
     def errors(self, value: Any) -> dict[str, str]:
+        unbounded = dict(_non_finite(value, ""))
+        if unbounded:
+            return unbounded
         if self._fast is not None:
             try:
                 self._fast(value)

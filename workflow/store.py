@@ -56,27 +56,43 @@ class TaskRow:
     added_by: int | None = None
 
 
-def _task(row: Any, d: rawsql.Dialect) -> TaskRow:
-    return TaskRow(row["id"], row["state"], row["role"], row["scope"], row["assignee_id"],
-                   row["seq"], row["status"], d.read_time(row["created_at"]),
-                   d.read_time(row["due_at"]), d.read_json(row["data"]), row["completed_by"],
-                   row["kind"], bool(row["pooled"]), row["waiting_for"], row["decision"],
-                   row["added_by"])
+_TASK_ROW_COLUMNS = ("id, state, role, scope, assignee_id, seq, status, created_at, due_at, "
+                     "data, completed_by, kind, pooled, waiting_for, decision, added_by")
+"""What :func:`_task` reads, in ``TaskRow``'s order."""
+
+
+def _task(row: Sequence[Any], d: rawsql.Dialect) -> TaskRow:
+    """A row of ``_TASK_ROW_COLUMNS`` as a ``TaskRow``."""
+    (task_id, state, role, scope, assignee_id, seq, status, created_at, due_at, data,
+     completed_by, kind, pooled, waiting_for, decision, added_by) = row
+    return TaskRow(task_id, state, role, scope, assignee_id, seq, status,
+                   d.read_time(created_at), d.read_time(due_at),
+                   None if data is None else d.read_json(data), completed_by, kind,
+                   bool(pooled), waiting_for, decision, added_by)
 
 
 _INSTANCE_TIMES = ("created_at", "updated_at", "state_entered_at", "first_approved_at",
                    "timer_due_at")
 
 
-def load_instance(conn: Connection, instance_id: int, *, lock: bool) -> rawsql.Record | None:
+def load_instance(conn: Connection, instance_id: int, *, lock: bool,
+                  substitute: int | None = None) -> rawsql.Record | None:
     """The instance row (under a row lock on PostgreSQL when ``lock``), or None; ``linked``
-    says whether any link leads to or from it."""
+    says whether any link leads to or from it, and ``substituting`` (when ``substitute``
+    names a user) whether that user is anyone's substitute now, which spares the
+    delegation lookups of acting and reading in the common case."""
     d = rawsql.dialect_of(conn)
+    params: dict[str, Any] = {"id": instance_id}
     text = ("SELECT instances.*, (EXISTS (SELECT 1 FROM links WHERE from_id = :id) OR EXISTS "
-            "(SELECT 1 FROM links WHERE to_id = :id)) AS linked FROM instances WHERE id = :id")
+            "(SELECT 1 FROM links WHERE to_id = :id)) AS linked")
+    if substitute is not None:
+        text += (", EXISTS (SELECT 1 FROM delegations WHERE substitute_id = :substitute "
+                 "AND revoked_at IS NULL) AS substituting")
+        params["substitute"] = substitute
+    text += " FROM instances WHERE id = :id"
     if lock and not d.sqlite:
         text += " FOR UPDATE OF instances"
-    found = list(rawsql.records(rawsql.run(conn, text, {"id": instance_id})))
+    found = list(rawsql.records(rawsql.run(conn, text, params)))
     if not found:
         return None
     row = found[0]
@@ -89,9 +105,9 @@ def load_instance(conn: Connection, instance_id: int, *, lock: bool) -> rawsql.R
 def step_tasks(conn: Connection, instance_id: int, visit: int) -> list[TaskRow]:
     """The tasks of the current visit to the instance's state (a return opens a new visit)."""
     d = rawsql.dialect_of(conn)
-    cursor = rawsql.run(conn, "SELECT * FROM tasks WHERE instance_id = :i AND visit = :v "
-                              "ORDER BY seq, id", {"i": instance_id, "v": visit})
-    return [_task(r, d) for r in rawsql.records(cursor)]
+    cursor = rawsql.run(conn, f"SELECT {_TASK_ROW_COLUMNS} FROM tasks WHERE instance_id = :i "
+                              "AND visit = :v ORDER BY seq, id", {"i": instance_id, "v": visit})
+    return [_task(r, d) for r in cursor.fetchall()]
 
 
 def insert_instance(conn: Connection, values: Mapping[str, Any]) -> int:
