@@ -8,9 +8,10 @@ PostgreSQL the instance row is taken ``FOR UPDATE``. Reads never take write lock
 On SQLite the threads of one process also queue for writing on a lock of their own:
 SQLite's busy handler makes a waiting writer sleep and retry, which under many threads
 leaves the file idle between writers and lets some wait for seconds. Other processes
-still meet at ``BEGIN IMMEDIATE``. Since a process writes one transaction at a time anyway,
-the write connection is kept between transactions (checking it out of the pool and back
-costs more than an action's statements); a forked child never inherits it.
+still meet at ``BEGIN IMMEDIATE``.
+
+A few connections are kept between transactions rather than returned to the pool each
+time (see ``_Kept``).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from time import monotonic
 from typing import Any
 
 from sqlalchemy import Connection, Engine, create_engine, event
@@ -29,6 +31,10 @@ from .models import Base
 
 DEFAULT_URL = "sqlite:///innoflow.db"
 BUSY_TIMEOUT_MS = 60_000
+KEPT_CONNECTIONS = 4
+"""Connections each engine keeps between transactions (the pool holds the rest)."""
+KEPT_FRESH_SECONDS = 10.0
+"""On PostgreSQL, a connection idle longer than this is checked (pre-pinged) again."""
 
 
 def database_url() -> str:
@@ -73,6 +79,54 @@ def _write_lock(url: str) -> threading.RLock:
         return _WRITE_LOCKS.setdefault(url, threading.RLock())
 
 
+class _Kept:
+    """Connections kept between transactions instead of going back to the pool.
+
+    Checking a connection out of SQLAlchemy's pool and back in costs more than most of an
+    action's statements, and on PostgreSQL the pre-ping of every checkout is a round trip.
+    A kept connection idle for longer than ``fresh_for`` seconds goes back through the
+    pool (and its pre-ping) instead; a forked child never uses its parent's.
+    """
+
+    def __init__(self, engine: Engine, *, limit: int, fresh_for: float | None) -> None:
+        self._engine = engine
+        self._limit = limit
+        self._fresh_for = fresh_for
+        self._idle: list[tuple[Connection, float]] = []
+        self._guard = threading.Lock()
+        self._pid = os.getpid()
+
+    def take(self) -> Connection:
+        stale = []
+        with self._guard:
+            if self._pid != os.getpid():
+                self._idle, self._pid = [], os.getpid()
+            now = monotonic()
+            while self._idle:
+                conn, since = self._idle.pop()
+                if self._fresh_for is None or now - since < self._fresh_for:
+                    break
+                stale.append(conn)
+            else:
+                conn = None
+        for old in stale:
+            old.close()
+        return conn if conn is not None else self._engine.connect()
+
+    def give_back(self, conn: Connection) -> None:
+        with self._guard:
+            if len(self._idle) < self._limit and self._pid == os.getpid():
+                self._idle.append((conn, monotonic()))
+                return
+        conn.close()
+
+    def close(self) -> None:
+        with self._guard:
+            idle, self._idle = self._idle, []
+        for conn, _since in idle:
+            conn.close()
+
+
 class Database:
     """Owns the SQLAlchemy engines; every unit of work asks it for a transaction."""
 
@@ -84,9 +138,7 @@ class Database:
             self.writer = _sqlite_engine(self.url, immediate=True)
             self.reader = _sqlite_engine(self.url, immediate=False)
             self._write_turn: threading.RLock | None = _write_lock(self.url)
-            self._kept: list[Connection] = []
-            """Write connections between transactions; only touched under ``_write_turn``."""
-            self._kept_pid = os.getpid()
+            fresh_for = None  # a file does not drop connections
         else:
             self.writer = create_engine(
                 self.url, pool_size=10, max_overflow=60, pool_timeout=60, pool_pre_ping=True,
@@ -94,6 +146,10 @@ class Database:
             )
             self.reader = self.writer
             self._write_turn = None
+            fresh_for = KEPT_FRESH_SECONDS
+        self._kept_writers = _Kept(self.writer, limit=KEPT_CONNECTIONS, fresh_for=fresh_for)
+        self._kept_readers = (_Kept(self.reader, limit=KEPT_CONNECTIONS, fresh_for=fresh_for)
+                              if self.reader is not self.writer else self._kept_writers)
         self.dialect = self.writer.dialect.name
 
     def _ensure_folder(self) -> None:
@@ -105,13 +161,11 @@ class Database:
     def write(self) -> Iterator[Connection]:
         """One write transaction: committed on success, rolled back on any error."""
         if self._write_turn is None:
-            with self.writer.begin() as conn:
+            with self._transaction(self._kept_writers) as conn:
                 yield conn
             return
         with self._write_turn:
-            if self._kept_pid != os.getpid():  # a forked child: the parent's are not ours
-                self._kept, self._kept_pid = [], os.getpid()
-            conn = self._kept.pop() if self._kept else self.writer.connect()
+            conn = self._kept_writers.take()
             # BEGIN and COMMIT straight on the driver: SQLAlchemy's transaction objects cost
             # as much as a statement. Should a caller run a SQLAlchemy statement meanwhile,
             # SQLAlchemy begins its own view of this same transaction (``_on_begin`` sees
@@ -131,23 +185,31 @@ class Database:
                     fairy.dbapi_connection.rollback()  # type: ignore[union-attr]
                 conn.close()  # back to the pool rather than kept
                 raise
-            self._kept.append(conn)
+            self._kept_writers.give_back(conn)
 
     @contextmanager
     def read(self) -> Iterator[Connection]:
-        with self.reader.connect() as conn, conn.begin():
+        with self._transaction(self._kept_readers) as conn:
             yield conn
+
+    @contextmanager
+    def _transaction(self, kept: _Kept) -> Iterator[Connection]:
+        conn = kept.take()
+        try:
+            with conn.begin():
+                yield conn
+        except BaseException:
+            conn.close()  # rolled back; back to the pool rather than kept
+            raise
+        kept.give_back(conn)
 
     def create_all(self) -> None:
         """For tests and benchmarks; deployments use ``innoflow db upgrade``."""
         Base.metadata.create_all(self.writer)
 
     def dispose(self) -> None:
-        if self._write_turn is not None:
-            with self._write_turn:
-                kept, self._kept = self._kept, []
-                for conn in kept:
-                    conn.close()
+        self._kept_writers.close()
+        self._kept_readers.close()
         self.writer.dispose()
         if self.reader is not self.writer:
             self.reader.dispose()
