@@ -25,7 +25,16 @@ _INSTANCES = table_of(Instance)
 
 
 def _iso(moment: datetime) -> str:
-    return moment.astimezone(UTC).isoformat(timespec="microseconds")
+    found = _ISO.get(moment)
+    if found is None:
+        if len(_ISO) > 1_000:
+            _ISO.clear()
+        found = _ISO[moment] = moment.astimezone(UTC).isoformat(timespec="microseconds")
+    return found
+
+
+_ISO: dict[datetime, str] = {}
+"""Instants lately hashed (an action hashes its events at one instant)."""
 
 
 _CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False,

@@ -69,6 +69,8 @@ class WorkingCalendar:
         self.fallback_years: set[int] = set()
         """Years asked about with no schedule entered: weekends only; reported to admins."""
         self._due_days: dict[tuple[date, int], date] = {}
+        self._deadlines: dict[tuple[datetime, int], datetime] = {}
+        """Deadlines lately asked for: every task an action opens asks with the same time."""
 
     @classmethod
     def from_package(cls, years: Iterable[int] = range(2004, 2031)) -> WorkingCalendar:
@@ -137,6 +139,15 @@ class WorkingCalendar:
 
     def deadline(self, opened_at: datetime, working_days: int) -> datetime:
         """End of the ``working_days``-th working day after the local day of ``opened_at``."""
+        found = self._deadlines.get((opened_at, working_days))
+        if found is None:
+            if len(self._deadlines) > 1_000:
+                self._deadlines.clear()
+            found = self._deadlines[opened_at, working_days] = self._deadline(opened_at,
+                                                                              working_days)
+        return found
+
+    def _deadline(self, opened_at: datetime, working_days: int) -> datetime:
         local = opened_at.astimezone(self.zone).date()
         due_day = self._due_days.get((local, working_days))
         if due_day is None:

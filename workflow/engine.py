@@ -225,18 +225,16 @@ class Engine:
         if spec.by != "step":
             progress = steps.Progress(True, cancel=[t for t in tasks
                                                     if t.status in (OPEN, WAITING)])
-        elif approving:
-            progress = steps.after_approval(step, tasks, task, self._approval_test(definition,
-                                                                                   row.state))
         else:
-            progress = steps.after_rejection(step, tasks, task, self._approval_test(
-                definition, row.state))
+            decide = steps.after_approval if approving else steps.after_rejection
+            progress = decide(step, tasks, task, steps.approval_test(definition, row.state))
         ctx = ActionContext(
             workflow=definition.name, instance_id=row.id, state=row.state, action=action,
             actor=actor, now=now, data={**row.data, **data} if spec.merge else dict(row.data),
             action_data=data, returned_from=row.returned_from,
             first_approved=row.first_approved_at is not None, target=target,
-            task_data=_sheets(definition, row.state, tasks, data if approving else None),
+            task_data=steps.approval_sheets(definition, row.state, tasks,
+                                            data if approving else None),
             lookup=lambda other_id: self._lookup(conn, other_id),
         )
         fired: Transition | None = None
@@ -312,7 +310,7 @@ class Engine:
                                        "kind": link.kind} for link in ctx.links])
             values["linked"] = True
         self._fault("before_commit")
-        return _Row(row, values), open_now
+        return store.as_stored(row, values), open_now
 
     def _check_revision(self, conn: Connection, definition: Definition, row: Any, actor: Actor,
                         data: Mapping[str, Any], now: datetime) -> None:
@@ -339,14 +337,6 @@ class Engine:
             return steps.tally_votes(step.vote, [str(s.get("choice")) for s in ctx.task_data],
                                      members)
         return {}
-
-    @staticmethod
-    def _approval_test(definition: Definition, state: str) -> Callable[[TaskRow], bool]:
-        def is_approval(task: TaskRow) -> bool:
-            found = definition.transitions_for(state, task.decision or "")
-            return bool(found) and found[0].outcome == "approve"
-
-        return is_approval
 
     def _habit(self, conn: Connection, row: Any, entry: Entry, action: str, actor: Actor,
                comment: str | None, data: dict[str, Any], now: datetime) -> Any:
@@ -416,7 +406,7 @@ class Engine:
         self._fault("before_instance")
         instance_id = store.insert_instance(conn, values)
         values["id"] = instance_id
-        event = audit.new_event(_Row(None, {"id": instance_id, "state": None,
+        event = audit.new_event(store.as_stored(None, {"id": instance_id, "state": None,
                                         "audit_head": GENESIS}),
                             1, now, actor, None, "start", "submit", state.name, False, None, None,
                             data, ctx.changes)
@@ -433,7 +423,7 @@ class Engine:
         if ctx.links:
             store.insert_links(conn, [{"from_id": instance_id, "to_id": link.target_id,
                                        "kind": link.kind} for link in ctx.links])
-        return _Row(None, values), opened
+        return store.as_stored(None, values), opened
 
     def _due(self, days: int | None, now: datetime) -> datetime | None:
         return self.calendar.deadline(now, days) if days else None
@@ -592,15 +582,6 @@ class Engine:
                                    usernames=self._usernames, detail=detail, tasks=tasks)
 
 
-def _sheets(definition: Definition, state: str, tasks: Sequence[TaskRow],
-            current: Mapping[str, Any] | None) -> list[Mapping[str, Any]]:
-    """The data of the step's approvals so far (score sheets, votes), this one included."""
-    is_approval = Engine._approval_test(definition, state)
-    found = [t.data for t in tasks if t.status == DONE and t.kind == "step" and t.data
-             and is_approval(t)]
-    return [*found, current] if current is not None else found
-
-
 def _object(data: Any) -> dict[str, Any]:
     if not isinstance(data, Mapping):
         raise BadRequest("data_not_object", fields={"data": "must be a JSON object"})
@@ -615,8 +596,3 @@ def _event_view(event: Mapping[str, Any]) -> EventView:
         target=event["target"], comment=event["comment"], data=event["data"],
         changes=event["changes"], hash=event["hash"], prev_hash=event["prev_hash"],
     )
-
-
-def _Row(row: Mapping[str, Any] | None, values: Mapping[str, Any]) -> Record:
-    """The instance row as it is after this transaction's writes, without reading it back."""
-    return Record({**(row or {}), **values})

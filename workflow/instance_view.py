@@ -11,7 +11,7 @@ from datetime import datetime
 from functools import partial
 from typing import Any
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection
 
 from . import authz, delegation, habits, returns, store
 from .actors import Actor
@@ -24,11 +24,8 @@ from .views import ActionView, ChainLink, InstanceView, task_view
 
 def check_visible(conn: Connection, row: Any, entry: Entry, actor: Actor) -> None:
     """Raise NotFound unless ``actor`` may see the instance (as for one that does not exist)."""
-    task_roles = [(t.role, t.scope, t.assignee_id) for t in conn.execute(
-        select(store.TASKS.c.role, store.TASKS.c.scope, store.TASKS.c.assignee_id)
-        .where(store.TASKS.c.instance_id == row.id))]
     if authz.can_view(actor, entry.definition, state=row.state, created_by=row.created_by,
-                      data=row.data, task_roles=task_roles):
+                      data=row.data, task_roles=store.task_roles(conn, row.id)):
         return
     if habits.is_observer(conn, row.id, actor.id):
         return

@@ -14,9 +14,28 @@ from decimal import Decimal
 from fractions import Fraction
 from typing import Any
 
-from .definition import Scoring, Step, Vote
+from .definition import Definition, Scoring, Step, Vote
 from .money import CENT
 from .store import DONE, OPEN, WAITING, TaskRow
+
+
+def approval_test(definition: Definition, state: str) -> Callable[[TaskRow], bool]:
+    """Whether a done task of ``state`` was decided by an approving action."""
+    def is_approval(task: TaskRow) -> bool:
+        found = definition.transitions_for(state, task.decision or "")
+        return bool(found) and found[0].outcome == "approve"
+
+    return is_approval
+
+
+def approval_sheets(definition: Definition, state: str, tasks: Sequence[TaskRow],
+                    current: Mapping[str, Any] | None) -> list[Mapping[str, Any]]:
+    """The data of the step's approvals so far (score sheets, votes), ``current`` (the one
+    being given now) included."""
+    is_approval = approval_test(definition, state)
+    found = [t.data for t in tasks if t.status == DONE and t.kind == "step" and t.data
+             and is_approval(t)]
+    return [*found, current] if current is not None else found
 
 
 @dataclass(frozen=True)

@@ -110,6 +110,14 @@ def step_tasks(conn: Connection, instance_id: int, visit: int) -> list[TaskRow]:
     return [_task(r, d) for r in cursor.fetchall()]
 
 
+def task_roles(conn: Connection, instance_id: int) -> list[tuple[str, str, int | None]]:
+    """Role, scope and assignee of every task the instance ever had (who may see it)."""
+    rows: list[tuple[str, str, int | None]] = rawsql.run(
+        conn, "SELECT role, scope, assignee_id FROM tasks WHERE instance_id = :i",
+        {"i": instance_id}).fetchall()
+    return rows
+
+
 def insert_instance(conn: Connection, values: Mapping[str, Any]) -> int:
     d = rawsql.dialect_of(conn)
     columns = sorted(values)
@@ -348,7 +356,12 @@ def append_action(conn: Connection, row: rawsql.Record, event: Mapping[str, Any]
         raise VersionConflict("stale_version", current=row.version)
     insert_event(conn, event)
     insert_outbox(conn, outbox)
-    return rawsql.Record({**row, **values})
+    return as_stored(row, values)
+
+
+def as_stored(row: Mapping[str, Any] | None, values: Mapping[str, Any]) -> rawsql.Record:
+    """The instance row as it is after a transaction's writes, without reading it back."""
+    return rawsql.Record({**(row or {}), **values})
 
 
 def set_audit_head(conn: Connection, instance_id: int, head: str) -> None:
