@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -473,3 +475,37 @@ def test_definition__cli_checks_a_folder_and_several_paths(tmp_path):
     assert result.exit_code == 1
     assert [line for line in result.output.splitlines() if ": " in line and ".yaml:" in line] \
         == [f"{award}:{line}: timer: after_working_days must be a whole number ≥ 1"]
+
+
+def test_definition__cli_reports_a_file_that_is_not_utf8(tmp_path):
+    """Saved in GB18030, as a Chinese Windows editor might: the first byte that is not UTF-8
+    is reported with its line and place (小 is d0 a1, which UTF-8 reads as ѡ; 审 is not)."""
+    path = tmp_path / "tiny.yaml"
+    path.write_bytes(TINY.encode("gb18030"))
+    line = line_of(TINY, "zh: 小审批")
+    column = len("title: {en: Tiny approval, zh: 小".encode("gb18030")) + 1
+    reason = f"not UTF-8 text: byte 0x{'审'.encode('gb18030')[0]:02x} at byte {column} of the line"
+    result = run_check(path)
+    assert result.exit_code == 1
+    [problem] = [line for line in result.output.splitlines() if line.startswith(f"{path}:")]
+    assert problem.startswith(f"{path}:{line}: {reason}")
+
+    folder = tmp_path / "definitions"
+    folder.mkdir()
+    (folder / "good.yaml").write_text(TINY.replace("name: tiny", "name: good"), encoding="utf-8")
+    path.rename(folder / "tiny.yaml")
+    result = run_check(folder)
+    assert result.exit_code == 1
+    assert [line.split(" (")[0] for line in result.output.splitlines() if ".yaml:" in line] == [
+        f"tiny.yaml:{line}: {reason}"]
+    assert "1 problem(s) in 2 definition(s)" in result.output
+
+
+def test_definition__python_dash_m_workflow_cli_runs_the_command_line(tmp_path):
+    path = tmp_path / "tiny.yaml"
+    path.write_bytes(b"name: tiny\xff\n")
+    result = subprocess.run([sys.executable, "-m", "workflow.cli", "definitions", "check",
+                             str(path)], capture_output=True, text=True, check=False,
+                            cwd=Path(__file__).resolve().parent.parent)
+    assert result.returncode == 1, result.stderr
+    assert result.stdout.startswith(f"{path}:1: not UTF-8 text: byte 0xff at byte 11")

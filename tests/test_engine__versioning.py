@@ -3,13 +3,19 @@
 from __future__ import annotations
 
 import hashlib
+import shutil
+from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 from sqlalchemy import func, select
 
 from tests.factories import actor_getter, copy_definitions, folder_engine, make_instance
+from tests.payout_helpers import BONUS, bonus_payout, to_awaiting_payment
 from tests.replay import assert_all_replay
 from workflow import Engine, InvalidAction
+from workflow.cli import cli
+from workflow.definition import checker, default_folder
 from workflow.errors import DefinitionError
 from workflow.store import DEFINITIONS
 
@@ -135,3 +141,59 @@ def test_versioning__a_broken_file_stores_no_new_version_at_all(engine, folder):
     assert [p.file for p in caught.value.problems] == ["award.yaml"]
     assert stored_rows(engine) == before
     assert engine.catalog.newest("payout").version == 1
+
+
+PAYOUT_BEFORE_QUOTING = Path(__file__).parent / "stored_versions" / "payout_before_quoting.yaml"
+"""payout.yaml as it was stored before its reward description was quoted: the unquoted comma
+in ``{type: object, description: the rule that applied, its inputs and its result}`` made
+``its inputs and its result`` a key of the reward schema, which the keyword check refuses."""
+
+
+def test_versioning__a_version_stored_before_a_stricter_check_still_loads_and_acts(
+        database, clock, calendar, tmp_path, monkeypatch):
+    old_text = PAYOUT_BEFORE_QUOTING.read_text(encoding="utf-8")
+    folder = tmp_path / "definitions"
+    folder.mkdir()
+    (folder / "bonus.yaml").write_text(BONUS, encoding="utf-8")
+    (folder / "payout.yaml").write_text(old_text, encoding="utf-8")
+    with monkeypatch.context() as before:  # the release that stored it had no keyword check
+        before.setattr(checker, "keyword_problems", lambda *args: [])
+        then = folder_engine(database, clock, calendar, folder)
+        actor = actor_getter(then)
+        payout = bonus_payout(then, actor, "800.00")
+    assert (payout.state, payout.definition_version) == ("under_list_confirmation", 1)
+
+    # The file is fixed; the release with the check starts on the same database.
+    shutil.copy(default_folder() / "payout.yaml", folder / "payout.yaml")
+    now = folder_engine(database, clock, calendar, folder)
+    assert versions(now)["payout"] == [1, 2]
+    [old_id] = [r["id"] for r in now.catalog.versions()
+                if r["name"] == "payout" and r["version"] == 1]
+    stored = now.catalog.by_id(int(old_id)).definition
+    assert stored.source == old_text
+    assert "its inputs and its result" in stored.start_schema["properties"]["reward"]
+
+    view = to_awaiting_payment(now, actor, payout.id)
+    assert (view.state, view.definition_version) == ("awaiting_payment", 1)
+    paid = now.act(payout.id, "confirm_payment", actor=actor("finance_2"),
+                   data={"payment_reference": "PAY-2026-000777"})
+    assert (paid.state, paid.definition_version) == ("paid", 1)
+    assert now.catalog.newest("payout").version == 2
+    assert_all_replay(now)
+
+    # The same text as a file is refused: by the checker, and by a server starting on it.
+    [reward_line] = [n for n, text in enumerate(old_text.splitlines(), start=1)
+                     if text.lstrip().startswith("reward:")]
+    expected = (f"{reward_line}: start_schema: unknown JSON Schema keyword "
+                "'its inputs and its result' at /properties/reward")
+    path = tmp_path / "payout.yaml"
+    path.write_text(old_text, encoding="utf-8")
+    result = CliRunner().invoke(cli, ["definitions", "check", str(path)])
+    assert result.exit_code == 1
+    [problem] = [line for line in result.output.splitlines() if line.startswith(f"{path}:")]
+    assert problem.startswith(f"{path}:{expected}")
+    (folder / "payout.yaml").write_text(old_text, encoding="utf-8")
+    with pytest.raises(DefinitionError) as caught:
+        Engine(database, clock=clock, calendar=calendar, definitions=folder).load_definitions()
+    assert [str(p).split(" (")[0] for p in caught.value.problems] == [f"payout.yaml:{expected}"]
+    assert versions(now)["payout"] == [1, 2]

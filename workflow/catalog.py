@@ -3,6 +3,11 @@
 A changed file becomes a new version; running instances keep the version they started
 on (its source is in the database, so it survives the file changing); new instances
 use the newest.
+
+Files on disk get every check, and ``sync`` stores nothing while any file has a problem.
+A stored version is read again with ``parse(..., stored=True)``: without the checks that
+only guard new files, since it passed the checks of its day when it was stored, and a
+check added since must not leave its running instances unable to load.
 """
 
 from __future__ import annotations
@@ -85,7 +90,7 @@ class Catalog:
             row = conn.execute(select(DEFINITIONS).where(DEFINITIONS.c.id == definition_id)).first()
         if row is None:
             raise NotFound("definition_not_found", id=definition_id)
-        definition = parse(row.source, file=row.file)
+        definition = parse(row.source, file=row.file, stored=True)
         entry = Entry(int(row.id), int(row.version), definition, CompiledMachine(definition))
         with self._lock:
             self._by_id.setdefault(definition_id, entry)

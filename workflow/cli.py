@@ -176,7 +176,7 @@ def definitions_group() -> None:
 @click.argument("paths", nargs=-1, type=click.Path(exists=True, path_type=Path))
 def definitions_check(paths: tuple[Path, ...]) -> None:
     """Validate definition files (or folders); print every problem; exit 1 on any."""
-    from .definition import DefinitionError, parse
+    from .definition import DefinitionError, parse, read_text
 
     targets = list(paths) or [default_folder()]
     problems: list[str] = []
@@ -189,7 +189,7 @@ def definitions_check(paths: tuple[Path, ...]) -> None:
         else:
             checked += 1
             try:
-                parse(path.read_text(encoding="utf-8"), file=str(path))
+                parse(read_text(path, str(path)), file=str(path))
             except DefinitionError as exc:
                 problems += [str(p) for p in exc.problems]
     for problem in problems:
@@ -247,3 +247,7 @@ def scheduler_command(interval: float, once: bool) -> None:
 
 def main() -> None:
     cli()
+
+
+if __name__ == "__main__":
+    main()

@@ -136,7 +136,7 @@ class Validator:
             else:
                 return {}
         found: dict[str, str] = {}
-        for error in sorted(self._validator.iter_errors(value), key=lambda e: list(e.path)):
+        for error in sorted(self._validator.iter_errors(value), key=_path_order):
             path = ".".join(str(p) for p in error.absolute_path)
             if error.validator == "required" and isinstance(error.instance, dict):
                 missing = [r for r in error.validator_value if r not in error.instance]
@@ -157,6 +157,11 @@ class Validator:
                 message = error.message
             found.setdefault(path or "(data)", message)
         return found
+
+
+def _path_order(error: Any) -> list[tuple[int, Any]]:
+    """Errors by path: indexes in order, keys by name (a YAML mapping may mix both)."""
+    return [(0, p) if type(p) is int else (1, str(p)) for p in error.path]
 
 
 EMPTY_OBJECT: dict[str, Any] = {"type": "object", "additionalProperties": False, "properties": {}}

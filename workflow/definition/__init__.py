@@ -6,7 +6,7 @@ reads files and says what is wrong with them, with file, line and reason.
 """
 
 from ..errors import DefinitionError
-from .folder import default_folder, files_in, load_folder
+from .folder import decode, default_folder, files_in, load_folder, read_text
 from .model import (
     BY,
     DEFAULT_HABITS,
@@ -30,12 +30,14 @@ from .model import (
     Vote,
 )
 from .parser import parse
+from .yaml_lines import MAX_DEPTH
 
 __all__ = [
     "BY",
     "DEFAULT_HABITS",
     "FLAG",
     "HABITS",
+    "MAX_DEPTH",
     "MODES",
     "OUTCOMES",
     "REASSIGN",
@@ -53,8 +55,10 @@ __all__ = [
     "Timer",
     "Transition",
     "Vote",
+    "decode",
     "default_folder",
     "files_in",
     "load_folder",
     "parse",
+    "read_text",
 ]

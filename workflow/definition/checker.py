@@ -1,5 +1,9 @@
 """The problem list of one file, and the checks every part of a definition shares: unknown
-keys, JSON Schemas (with their examples), guards and effects named from the registry."""
+keys, JSON Schemas (with their examples), guards and effects named from the registry.
+
+A checker reads either a new file, with every check, or the text of a version already
+stored (``stored=True``), without the checks that only guard new files (``schema_checks``):
+that text was accepted when it was stored, and running instances must go on loading it."""
 
 from __future__ import annotations
 
@@ -8,10 +12,13 @@ from collections.abc import Mapping
 from types import MappingProxyType
 from typing import Any
 
+from referencing.exceptions import Unresolvable
+
 from .. import registry
 from ..schema import EMPTY_OBJECT, Validator, expand, schema_problem
 from .model import Call, Problem
-from .yaml_lines import LineSeq, line_of, plain
+from .schema_checks import keyword_problems, ref_problems
+from .yaml_lines import item_line, line_of, plain
 
 SNAKE_CASE = re.compile(r"^[a-z][a-z0-9_]*$")
 
@@ -19,8 +26,9 @@ SNAKE_CASE = re.compile(r"^[a-z][a-z0-9_]*$")
 class Checker:
     """Collects every problem of one file instead of stopping at the first."""
 
-    def __init__(self, file: str) -> None:
+    def __init__(self, file: str, *, stored: bool = False) -> None:
         self.file = file
+        self.stored = stored
         self.problems: list[Problem] = []
 
     def add(self, line: int, reason: str) -> None:
@@ -46,13 +54,31 @@ class Checker:
             return dict(EMPTY_OBJECT)
         if expanded.get("type") != "object":
             self.add(line, f"{where}: the schema must describe an object (type: object)")
-        for example in expanded.get("examples", []):
-            errors = Validator(expanded).errors(example)
-            if errors:
-                self.add(line, f"{where}: an example does not match its schema: {errors}")
+        unresolved = ref_problems(node, line, where)
+        if not self.stored:
+            for at, reason in keyword_problems(node, line, where) + unresolved:
+                self.add(at, reason)
+        if not unresolved:
+            self._examples(expanded, line, where)
         return expanded
 
-    def calls(self, node: Any, kind: str, where: str) -> tuple[Call, ...]:
+    def _examples(self, schema: dict[str, Any], line: int, where: str) -> None:
+        for example in schema.get("examples", []):
+            try:
+                errors = Validator(schema).errors(example)
+            except Unresolvable as exc:
+                self.add(line, f"{where}: an example cannot be checked: {exc}")
+                return
+            except RecursionError:
+                self.add(line, f"{where}: an example cannot be checked: validating it never "
+                         "ends (a $ref that leads back to where it is, reading nothing?)")
+                return
+            if errors:
+                self.add(line, f"{where}: an example does not match its schema: {errors}")
+
+    def calls(self, node: Any, kind: str, where: str, line: int) -> tuple[Call, ...]:
+        """The guards or effects of ``node`` (a name, {name: {params}}, or a list of them),
+        found on ``line``."""
         table = registry.GUARDS if kind == "guard" else registry.EFFECTS
         if node is None:
             return ()
@@ -61,31 +87,32 @@ class Checker:
         calls = []
         params: Any
         for index, item in enumerate(node):
-            line = line_of(item) or (node.item_lines[index] if isinstance(node, LineSeq) else 0)
+            at = item_line(node, index, line)
             if isinstance(item, str):
                 name, params = item, {}
             elif isinstance(item, dict) and len(item) == 1:
                 name, params = next(iter(item.items()))
                 params = params or {}
             else:
-                self.add(line, f"{where}: a {kind} is a name or {{name: {{params}}}}")
+                article = "an" if kind == "effect" else "a"
+                self.add(at, f"{where}: {article} {kind} is a name or {{name: {{params}}}}")
                 continue
             entry = table.get(name)
             if entry is None or (kind == "guard" and name in registry.INTERNAL_GUARDS):
-                self.add(line, f"{where}: unknown {kind} {name!r}")
+                self.add(at, f"{where}: unknown {kind} {name!r}")
                 continue
             errors = Validator(entry.params).errors(plain(params))
             if errors:
-                self.add(line, f"{where}: {kind} {name!r} parameters: {errors}")
+                self.add(at, f"{where}: {kind} {name!r} parameters: {errors}")
                 continue
             calls.append(Call(name, MappingProxyType(plain(params))))
         return tuple(calls)
 
 
-def read_label(node: Any, fallback: str) -> Mapping[str, str]:
+def read_label(node: Any, fallback: Any) -> Mapping[str, str]:
     if isinstance(node, dict):
         return MappingProxyType({str(k): str(v) for k, v in node.items()})
     if isinstance(node, str):
         return MappingProxyType({"en": node, "zh": node})
-    return MappingProxyType({"en": fallback.replace("_", " "), "zh": fallback})
+    return MappingProxyType({"en": str(fallback).replace("_", " "), "zh": str(fallback)})
 

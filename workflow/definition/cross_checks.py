@@ -10,20 +10,28 @@ from typing import Any
 
 from .checker import Checker
 from .model import REASSIGN, State, Timer, Transition
-from .yaml_lines import line_of
+from .yaml_lines import item_line
+
+
+def declared(name: Any, states: Mapping[str, State]) -> bool:
+    """Whether ``name`` is a declared state (a list or a mapping never is)."""
+    return isinstance(name, str) and name in states
 
 
 def parse_timers(check: Checker, raw: Any, states: Mapping[str, State],
-                 transitions: list[Transition]) -> list[Timer]:
+                 transitions: list[Transition], timers_line: int) -> list[Timer]:
     timers: list[Timer] = []
-    for node in raw or []:
-        line = line_of(node)
+    if raw and not isinstance(raw, list):
+        check.add(timers_line, "timers: a list of {state, after_working_days, action}")
+        raw = None
+    for index, node in enumerate(raw or []):
+        line = item_line(raw, index, timers_line)
         if not isinstance(node, dict):
             check.add(line, "a timer is a mapping")
             continue
         check.keys(node, {"state", "after_working_days", "action"}, "timer")
         state, days, action = node.get("state"), node.get("after_working_days"), node.get("action")
-        if state not in states:
+        if not declared(state, states):
             check.add(line, f"timer: state {state!r} is not declared")
             continue
         if not isinstance(days, int) or days < 1:
@@ -82,7 +90,7 @@ def check_graph(check: Checker, states: Mapping[str, State], transitions: list[T
             t.source == name and t.by in ("anyone", "owner", "system") for t in transitions
         ):
             check.add(state.line, f"state {name!r} has no step, so nobody can act in it")
-    if initial not in states:
+    if not declared(initial, states):
         return
     reached = {initial}
     queue = deque([initial])

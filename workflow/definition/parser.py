@@ -11,21 +11,34 @@ import yaml
 
 from ..errors import DefinitionError
 from .checker import SNAKE_CASE, Checker, read_label
-from .cross_checks import check_graph, check_reminder_actions, parse_timers
-from .model import Definition, State, Transition
+from .cross_checks import check_graph, check_reminder_actions, declared, parse_timers
+from .model import Definition, Problem, State, Transition
 from .step_parser import parse_step
 from .transition_parser import parse_transitions, with_revisions
-from .yaml_lines import LineLoader, line_of, plain
+from .yaml_lines import MAX_DEPTH, error_line, line_of, load, plain
 
 
-def parse(text: str, file: str = "<string>") -> Definition:
-    """Parse and check a definition; raise DefinitionError listing every problem."""
-    check = Checker(file)
+def parse(text: str, file: str = "<string>", *, stored: bool = False) -> Definition:
+    """Parse and check a definition; raise DefinitionError listing every problem.
+
+    ``stored=True`` reads the text of a version already in the database: it was accepted
+    when it was stored, so the checks that only guard new files are left out (the schema
+    checks of ``schema_checks`` and the depth limit ``MAX_DEPTH``), and running instances on
+    it go on loading.
+    """
     try:
-        doc = yaml.load(text, Loader=LineLoader)
+        return _parse(text, file, stored)
+    except RecursionError:  # a stored text is read without the depth limit
+        problem = Problem(file, 1, "nested too deeply to be read")
+        raise DefinitionError([problem]) from None
+
+
+def _parse(text: str, file: str, stored: bool) -> Definition:
+    check = Checker(file, stored=stored)
+    try:
+        doc = load(text, max_depth=None if stored else MAX_DEPTH)
     except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
-        check.add(mark.line + 1 if mark else 0, f"not valid YAML: {exc}")
+        check.add(error_line(exc, text), f"not valid YAML: {exc}")
         raise DefinitionError(check.problems) from exc
     if not isinstance(doc, dict):
         check.add(1, "a definition is a mapping with name, states and transitions")
@@ -45,7 +58,7 @@ def parse(text: str, file: str = "<string>") -> Definition:
         check.add(line_of(doc, "start_by"), "start_by must be 'anyone' or 'spawn'")
     start_schema = check.schema(doc.get("start_schema"), line_of(doc, "start_schema"),
                                 "start_schema")
-    on_start = check.calls(doc.get("on_start"), "effect", "on_start")
+    on_start = check.calls(doc.get("on_start"), "effect", "on_start", line_of(doc, "on_start"))
 
     states: dict[str, State] = {}
     raw_states = doc.get("states")
@@ -57,21 +70,25 @@ def parse(text: str, file: str = "<string>") -> Definition:
         node = node or {}
         if not SNAKE_CASE.match(str(state_name)):
             check.add(line, f"state {state_name!r}: names are snake_case")
+        if not isinstance(node, dict):
+            check.add(line, f"state {state_name!r}: a state is a mapping (label, final, step)")
+            node = {}
         check.keys(node, {"label", "final", "step", "public"}, f"state {state_name!r}")
         final = bool(node.get("final", False))
-        step = parse_step(check, state_name, node.get("step"))
+        step = parse_step(check, state_name, node.get("step"), line_of(node, "step") or line)
         if final and step is not None:
             check.add(line, f"state {state_name!r}: a final state has no step")
         states[state_name] = State(state_name, read_label(node.get("label"), state_name), final,
                                    step, line, bool(node.get("public", False)))
 
     initial = doc.get("initial")
-    if initial not in states:
+    if not declared(initial, states):
         check.add(line_of(doc, "initial"), f"initial state {initial!r} is not declared")
 
-    transitions = parse_transitions(check, doc.get("transitions"), states)
+    transitions = parse_transitions(check, doc.get("transitions"), states,
+                                    line_of(doc, "transitions"))
     transitions = with_revisions(transitions, start_schema, on_start)
-    timers = parse_timers(check, doc.get("timers"), states, transitions)
+    timers = parse_timers(check, doc.get("timers"), states, transitions, line_of(doc, "timers"))
     check_reminder_actions(check, states, transitions)
     check_graph(check, states, transitions, initial)
 

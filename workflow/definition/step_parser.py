@@ -46,16 +46,20 @@ def _fraction(text: Any) -> bool:
     return 0 < value <= 1
 
 
-def _scoring(check: Checker, node: Any, where: str) -> Scoring | None:
+def _scoring(check: Checker, node: Any, where: str, line: int) -> Scoring | None:
     if node is None:
         return None
     where = f"{where} scoring"
     if not isinstance(node, dict):
-        check.add(0, f"{where}: must be a mapping")
+        check.add(line, f"{where}: must be a mapping")
         return None
     check.keys(node, {"criteria", "aggregate", "into", "spread_limit"}, where)
     criteria = []
-    for item in node.get("criteria") or []:
+    raw = node.get("criteria") or []
+    if not isinstance(raw, list):
+        check.add(line_of(node, "criteria"), f"{where}: criteria is a list")
+        raw = []
+    for item in raw:
         if not isinstance(item, dict) or not SNAKE_CASE.match(str(item.get("name", ""))):
             check.add(line_of(item) or line_of(node),
                       f"{where}: a criterion needs a snake_case name")
@@ -64,11 +68,12 @@ def _scoring(check: Checker, node: Any, where: str) -> Scoring | None:
         low, high = item.get("min", 0), item.get("max", 100)
         if not (isinstance(low, int) and isinstance(high, int) and low < high):
             check.add(line_of(item), f"{where}: criterion {item['name']!r}: min < max, integers")
+            low, high = 0, 100  # reported
         try:
             weight = Decimal(str(item.get("weight", "1")))
         except ArithmeticError:
             weight = Decimal(0)
-        if weight <= 0:
+        if weight.is_nan() or weight <= 0:
             check.add(line_of(item), f"{where}: criterion {item['name']!r}: weight must be > 0")
         criteria.append(Criterion(item["name"], str(weight), int(low), int(high)))
     if not criteria:
@@ -83,18 +88,25 @@ def _scoring(check: Checker, node: Any, where: str) -> Scoring | None:
     return Scoring(tuple(criteria), aggregate, str(into), spread)
 
 
-def _vote(check: Checker, node: Any, where: str) -> Vote | None:
+def _vote(check: Checker, node: Any, where: str, line: int) -> Vote | None:
     if node is None:
         return None
     where = f"{where} vote"
     if not isinstance(node, dict):
-        check.add(0, f"{where}: must be a mapping")
+        check.add(line, f"{where}: must be a mapping")
         return None
     check.keys(node, {"options", "thresholds", "quorum", "into"}, where)
-    options = [str(o) for o in node.get("options") or []]
+    try:
+        options = [str(o) for o in node.get("options") or []]
+    except TypeError:
+        options = []
     if len(options) < 2:
         check.add(line_of(node), f"{where}: at least two options, highest first, last = none")
-    thresholds = {str(k): str(v) for k, v in (node.get("thresholds") or {}).items()}
+    raw = node.get("thresholds") or {}
+    if not isinstance(raw, dict):
+        check.add(line_of(node, "thresholds"), f"{where}: thresholds map options to fractions")
+        raw = {}
+    thresholds = {str(k): str(v) for k, v in raw.items()}
     for option in options[:-1]:
         if option not in thresholds:
             check.add(line_of(node, "thresholds"), f"{where}: no threshold for {option!r}")
@@ -123,7 +135,7 @@ def _generated_form(scoring: Scoring | None, vote: Vote | None) -> dict[str, Any
             },
             "examples": [{c.name: (c.min + c.max * 4) // 5 for c in scoring.criteria}],
         }
-    if vote is not None:
+    if vote is not None and vote.options:
         return {
             "type": "object",
             "additionalProperties": False,
@@ -203,12 +215,13 @@ _STEP_KEYS = {"reminders", "mode", "assignees", "deadline_days", "form", "label"
               "experts", "recuse_department", "scoring", "vote", "copy_to"}
 
 
-def parse_step(check: Checker, name: str, node: Any) -> Step | None:
+def parse_step(check: Checker, name: str, node: Any, step_line: int) -> Step | None:
+    """The step of state ``name``, written on ``step_line``."""
     if node is None:
         return None
     where = f"state {name!r} step"
     if not isinstance(node, dict):
-        check.add(0, f"{where}: must be a mapping")
+        check.add(step_line, f"{where}: must be a mapping")
         return None
     check.keys(node, _STEP_KEYS, where)
     line = line_of(node)
@@ -247,13 +260,17 @@ def parse_step(check: Checker, name: str, node: Any) -> Step | None:
         check.add(line_of(node, "quorum"),
                   f"{where}: quorum {quorum} is more than experts {experts}")
     allow = node.get("allow")
-    habits = DEFAULT_HABITS if allow is None else frozenset(allow) | {"urge"}
+    try:
+        habits = DEFAULT_HABITS if allow is None else frozenset(allow) | {"urge"}
+    except TypeError:
+        check.add(line_of(node, "allow"), f"{where}: allow is a list of habits (one of {HABITS})")
+        habits = DEFAULT_HABITS
     for habit in habits - set(HABITS):
         check.add(line_of(node, "allow"), f"{where}: unknown habit {habit!r} (one of {HABITS})")
     if "add_signer" in habits:
         habits = habits | {"remove_signer"}
-    scoring = _scoring(check, node.get("scoring"), where)
-    vote = _vote(check, node.get("vote"), where)
+    scoring = _scoring(check, node.get("scoring"), where, line_of(node, "scoring"))
+    vote = _vote(check, node.get("vote"), where, line_of(node, "vote"))
     if scoring or vote:
         habits = habits - {"add_signer", "remove_signer"}
     if (scoring or vote) and mode not in ("all", "quorum"):

@@ -11,8 +11,9 @@ from typing import Any
 
 from ..schema import EMPTY_OBJECT
 from .checker import SNAKE_CASE, Checker, read_label
+from .cross_checks import declared
 from .model import BY, FLAG, HABITS, OUTCOMES, REASSIGN, RETURNED_FROM, Call, State, Transition
-from .yaml_lines import line_of
+from .yaml_lines import item_line, line_of
 
 _TRANSITION_KEYS = {
     "action", "source", "dest", "return_to", "outcome", "by", "requires_comment", "conditions",
@@ -20,15 +21,16 @@ _TRANSITION_KEYS = {
 }
 
 
-def parse_transitions(check: Checker, raw: Any, states: Mapping[str, State]) -> list[Transition]:
+def parse_transitions(check: Checker, raw: Any, states: Mapping[str, State],
+                      transitions_line: int) -> list[Transition]:
     if not isinstance(raw, list) or not raw:
-        check.add(0, "transitions: at least one transition is needed")
+        check.add(transitions_line, "transitions: at least one transition is needed")
         return []
     result: list[Transition] = []
     seen: dict[tuple[str, str, str, str], int] = {}
     shape: dict[tuple[str, str], tuple[str, str, int]] = {}
-    for node in raw:
-        line = line_of(node)
+    for index, node in enumerate(raw):
+        line = item_line(raw, index, transitions_line)
         if not isinstance(node, dict):
             check.add(line, "a transition is a mapping")
             continue
@@ -51,13 +53,19 @@ def parse_transitions(check: Checker, raw: Any, states: Mapping[str, State]) -> 
         requires_comment = bool(node.get("requires_comment", outcome in ("reject", "return")))
         if outcome in ("reject", "return") and not requires_comment:
             check.add(line, f"{where}: a {outcome} always requires a comment")
-        conditions = check.calls(node.get("conditions"), "guard", where)
-        unless = check.calls(node.get("unless"), "guard", where)
-        effects = check.calls(node.get("effects"), "effect", where)
+        conditions = check.calls(node.get("conditions"), "guard", where,
+                                 line_of(node, "conditions"))
+        unless = check.calls(node.get("unless"), "guard", where, line_of(node, "unless"))
+        effects = check.calls(node.get("effects"), "effect", where, line_of(node, "effects"))
         schema = check.schema(node.get("schema"), line_of(node, "schema"), f"{where} schema") \
             if "schema" in node else None
         label = read_label(node.get("label"), action)
-        not_by = tuple(node.get("not_by_actors_of") or ())
+        try:
+            not_by = tuple(node.get("not_by_actors_of") or ())
+        except TypeError:
+            check.add(line_of(node, "not_by_actors_of"),
+                      f"{where}: not_by_actors_of is a list of action names")
+            not_by = ()
         key = node.get("idempotency_key")
         if key is not None and (schema is None or key not in schema.get("required", [])):
             check.add(line_of(node, "idempotency_key"),
@@ -83,7 +91,7 @@ def parse_transitions(check: Checker, raw: Any, states: Mapping[str, State]) -> 
             check.add(line, f"{where}: needs a dest")
 
         for source in sources:
-            if source not in states:
+            if not declared(source, states):
                 check.add(line_of(node, "source"),
                           f"{where}: source state {source!r} is not declared")
                 continue
@@ -97,8 +105,8 @@ def parse_transitions(check: Checker, raw: Any, states: Mapping[str, State]) -> 
                           f"outcome or actor (first at line {previous[2]})")
             shape.setdefault((source, action), (outcome, by, line))
             for dest, extra in destinations:
-                if dest != RETURNED_FROM and dest not in states:
-                    check.add(line_of(node, "dest") or line,
+                if dest != RETURNED_FROM and not declared(dest, states):
+                    check.add(line_of(node, "return_to" if "return_to" in node else "dest"),
                               f"{where}: destination state {dest!r} is not declared")
                     continue
                 signature = (source, action, dest if extra else "",
