@@ -9,7 +9,14 @@ from typing import Any
 
 import pytest
 
-from tests.factories import EXPERTS, act, make_instance
+from tests.factories import (
+    EXPERTS,
+    act,
+    actor_getter,
+    copy_definitions,
+    folder_engine,
+    make_instance,
+)
 from workflow import Actor, Engine
 from workflow.errors import BadRequest, Forbidden
 
@@ -98,6 +105,57 @@ def test_inbox__a_page_stays_full_behind_tasks_the_reader_may_not_act_on(engine,
     assert listed(engine, head, limit=2) == [(plain[0], None), (plain[1], None)]
     assert listed(engine, head, limit=1) == [(plain[0], None)]
     assert listed(engine, head) == [(i, None) for i in plain]
+
+
+MEMO = """
+name: memo
+title: {en: Memo, zh: 备忘}
+initial: draft
+start_schema:
+  type: object
+  additionalProperties: false
+  required: [title, department]
+  properties:
+    title: {type: string}
+    department: {type: string, format: department}
+    team:
+      type: array
+      items:
+        type: object
+        additionalProperties: false
+        required: [username, share]
+        properties:
+          username: {type: string, format: username}
+          share: {type: integer}
+  examples: [{title: Memo, department: smelting}]
+states:
+  draft:
+    step: {assignees: owner}
+  under_review:
+    step: {assignees: [{role: dept_head, scope_from: department}]}
+  done: {final: true}
+transitions:
+  - {action: submit, source: draft, dest: under_review, outcome: submit, by: owner}
+  - {action: approve, source: under_review, dest: done, outcome: approve}
+"""
+"""A lifecycle whose review step has no deadline: its tasks come after every dated one."""
+
+
+def test_inbox__a_page_reads_on_past_refused_tasks_without_a_deadline(database, clock,
+                                                                      calendar, tmp_path):
+    folder = copy_definitions(tmp_path / "definitions")
+    (folder / "memo.yaml").write_text(MEMO, encoding="utf-8")
+    engine = folder_engine(database, clock, calendar, folder)
+    actor = actor_getter(engine)
+    proposer, head = actor("demo_proposer"), actor("head_smelting")
+    dated = make_instance(engine, proposer, "suggestion").id
+    plain = [make_instance(engine, proposer, "memo").id]
+    for _ in range(3):
+        make_instance(engine, proposer, "memo", team=team("demo_proposer", "head_smelting"))
+    plain += [make_instance(engine, proposer, "memo").id for _ in range(2)]
+    assert listed(engine, head, limit=2) == [(dated, None), (plain[0], None)]
+    assert listed(engine, head, limit=3) == [(dated, None), (plain[0], None), (plain[1], None)]
+    assert listed(engine, head) == [(dated, None)] + [(i, None) for i in plain]
 
 
 def test_inbox__a_substitutes_page_stays_full_behind_refused_and_earlier_tasks(engine, actor,

@@ -48,8 +48,12 @@ def _named_sql(sqlite: bool) -> str:
     return f"NULLIF(jsonb_build_array({values}), {none}::jsonb)"
 
 
-def _inbox_sql(sqlite: bool, roles: int, by_state: bool, by_workflow: bool, windowed: bool
-               ) -> str:
+_AFTER_DATED, _AFTER_UNDATED = "dated", "undated"
+"""Where a continued read starts: after a task with a deadline, or after one without."""
+
+
+def _inbox_sql(sqlite: bool, roles: int, by_state: bool, by_workflow: bool, windowed: bool,
+               after: str | None) -> str:
     """The inbox statement for a shape of query (built once per shape, then cached)."""
     filters = (" AND state = :state" if by_state else "") + (
         " AND EXISTS (SELECT 1 FROM instances i WHERE i.id = tasks.instance_id"
@@ -60,17 +64,21 @@ def _inbox_sql(sqlite: bool, roles: int, by_state: bool, by_workflow: bool, wind
     parts = []
     for source in sources:
         where = f"status = 'open' AND {source}{filters}"
+        if after != _AFTER_UNDATED:  # past a task without a deadline, all with one were read
+            since = " AND (due_at, id) > (:due, :id)" if after == _AFTER_DATED else ""
+            parts.append(f"SELECT * FROM (SELECT {_TASK_FIELDS} FROM tasks WHERE {where} "
+                         f"AND due_at IS NOT NULL{since} ORDER BY due_at, id LIMIT :limit) "
+                         "AS dated")
+        since = " AND id > :id" if after == _AFTER_UNDATED else ""
         parts.append(f"SELECT * FROM (SELECT {_TASK_FIELDS} FROM tasks WHERE {where} "
-                     "AND due_at IS NOT NULL ORDER BY due_at, id LIMIT :limit) AS dated")
-        parts.append(f"SELECT * FROM (SELECT {_TASK_FIELDS} FROM tasks WHERE {where} "
-                     "AND due_at IS NULL ORDER BY id LIMIT :limit) AS undated")
+                     f"AND due_at IS NULL{since} ORDER BY id LIMIT :limit) AS undated")
     return ("SELECT t.id, t.instance_id, t.state, t.role, t.scope, t.assignee_id, "
             f"t.created_at, t.due_at, i.workflow, i.title, i.created_by, {_named_sql(sqlite)} "
             f"FROM ({' UNION ALL '.join(parts)}) AS t JOIN instances i ON i.id = t.instance_id "
             "ORDER BY t.due_at IS NULL, t.due_at, t.id LIMIT :limit")
 
 
-_INBOX_SQL: dict[tuple[bool, int, bool, bool, bool], str] = {}
+_INBOX_SQL: dict[tuple[bool, int, bool, bool, bool, str | None], str] = {}
 
 _HOLDER_SQL = ("SELECT u.username, r.role, r.scope FROM users u "
                "LEFT JOIN role_assignments r ON r.user_id = u.id WHERE u.id = :id AND u.active")
@@ -86,9 +94,11 @@ _OVERDUE_AFTER = _OVERDUE_SQL.format(after=" AND (t.due_at, t.id) > (:due, :id)"
 
 def _inbox_rows(conn: Connection, user_id: int, roles: Iterable[tuple[str, str]], limit: int,
                 workflow: str | None, state: str | None,
-                window: tuple[datetime, datetime] | None = None) -> list[tuple[Any, ...]]:
+                window: tuple[datetime, datetime] | None = None,
+                after: tuple[Any, ...] | None = None) -> list[tuple[Any, ...]]:
     """Open tasks of one holder, earliest deadline first, those without one last; with a
-    ``window``, only tasks that arrived in it.
+    ``window``, only tasks that arrived in it; ``after`` a row read before, the ones that
+    follow it.
 
     ``WHERE role IN (…) OR assignee = …`` would scan every open task. Instead each source
     (personal tasks, then each role and scope held) gives its own top-N twice, from the
@@ -97,7 +107,9 @@ def _inbox_rows(conn: Connection, user_id: int, roles: Iterable[tuple[str, str]]
     """
     d = rawsql.dialect_of(conn)
     held = sorted(set(roles))
-    shape = (d.sqlite, len(held), state is not None, workflow is not None, window is not None)
+    since = None if after is None else _AFTER_UNDATED if after[_DUE] is None else _AFTER_DATED
+    shape = (d.sqlite, len(held), state is not None, workflow is not None, window is not None,
+             since)
     text = _INBOX_SQL.get(shape)
     if text is None:
         text = _INBOX_SQL[shape] = _inbox_sql(*shape)
@@ -110,6 +122,8 @@ def _inbox_rows(conn: Connection, user_id: int, roles: Iterable[tuple[str, str]]
         params["workflow"] = workflow
     if window is not None:
         params["since"], params["until"] = d.time(window[0]), d.time(window[1])
+    if after is not None:
+        params["due"], params["id"] = after[_DUE], after[_ID]  # as stored: compared as read
     rows: list[tuple[Any, ...]] = rawsql.run(conn, text, params).fetchall()
     return rows
 
@@ -122,27 +136,27 @@ def _first_kept(conn: Connection, user_id: int, roles: Iterable[tuple[str, str]]
     (instance ids already in the list), only one row per instance not listed yet.
 
     Whom the item names is known only once its row is read, so a refused row would leave
-    the page short: while rows were refused and more may follow, read again with room for
-    twice as many. What is read grows with the refused rows ahead of the page's last one,
-    never with the whole list.
+    the page short: while rows were refused and more may follow, read on after the last
+    row read, twice as many each time. Each row is read once, and only as far as the page
+    needs: the work grows with the refused rows ahead of it, never with the whole list.
     """
-    fetch = limit
+    kept: list[tuple[Any, ...]] = []
+    taken = None if listed is None else set(listed)
+    fetch, after = limit, None
     while True:
-        rows = _inbox_rows(conn, user_id, roles, fetch, workflow, state, window)
-        kept: list[tuple[Any, ...]] = []
-        taken = None if listed is None else set(listed)
+        rows = _inbox_rows(conn, user_id, roles, fetch, workflow, state, window, after)
         for row in rows:
-            if len(kept) == limit:
-                return kept
             if taken is not None and row[_INSTANCE] in taken:
                 continue
             if keep(row):
                 kept.append(row)
+                if len(kept) == limit:
+                    return kept
                 if taken is not None:
                     taken.add(row[_INSTANCE])
-        if len(kept) == limit or len(rows) < fetch:
+        if len(rows) < fetch:
             return kept
-        fetch *= 2
+        fetch, after = fetch * 2, rows[-1]
 
 
 _NOBODY: Mapping[str, Any] = MappingProxyType({})
