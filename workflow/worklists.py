@@ -4,6 +4,8 @@ Both are read on every page view or chasing pass over up to a million instances,
 run on the transaction's cursor: statements written once per shape, rows fetched as
 tuples and turned straight into ``TaskView``, usernames from the caller's per-process
 cache. The partial indexes on open tasks (``models.Task``) give every part its order.
+The inbox offers only what acting allows: for the few rows read, the database hands over
+just the fields naming people (``authz.PARTY_FIELDS``), judged by the rules acting uses.
 """
 
 from __future__ import annotations
