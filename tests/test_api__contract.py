@@ -191,6 +191,15 @@ def test_api__tasks_are_the_callers_inbox(client, token, engine, actor):
     assert client.get("/api/v1/tasks", headers=token("head_power")).get_json() == []
 
 
+def test_api__tasks_leave_out_items_naming_the_caller(client, token, engine, actor):
+    proposer = actor("demo_proposer")
+    plain = make_instance(engine, proposer, "suggestion")
+    make_instance(engine, proposer, "suggestion", team=[
+        {"username": "demo_proposer", "share": 50}, {"username": "head_smelting", "share": 50}])
+    tasks = client.get("/api/v1/tasks", headers=token("head_smelting")).get_json()
+    assert [t["instance_id"] for t in tasks] == [plain.id]
+
+
 def _paid_payout(client, token, engine, actor, second_admin):
     view = suggestion_to_committee(engine, actor)
     view = act(engine, view, "adopt", actor("committee_office"))

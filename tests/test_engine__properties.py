@@ -9,6 +9,9 @@ offered, and moves the clock so timers fire. After every step it checks:
 - nobody acted on their own item, except through the owner's actions of the definitions;
 - every open task has an eligible holder (or is the engine's one unassigned pooled task
   when nobody eligible holds the role);
+- everyone's inbox lists exactly the items where acting's own authorization lets them act
+  on a task of the step, as themselves or for the principal it names (nobody named on an
+  item sees its tasks), and a page of one is the start of the whole list;
 - quorum steps completed with M approvals, scores and votes add up when counted here;
 - the audit trail verifies and replays to the stored state.
 
@@ -54,11 +57,23 @@ from hypothesis.stateful import (
 from sqlalchemy import func, select, text
 
 from tests.factories import act, make_instance
-from workflow import Actor, Database, Engine, FakeClock, WorkflowError, audit, authz, catalog, org
+from workflow import (
+    Actor,
+    Database,
+    Engine,
+    FakeClock,
+    WorkflowError,
+    audit,
+    authz,
+    catalog,
+    delegation,
+    org,
+    store,
+)
 from workflow.calendar import WorkingCalendar
 from workflow.definition import HABITS, Definition, Step
 from workflow.delegation import DELEGATIONS
-from workflow.errors import ValidationFailed
+from workflow.errors import Forbidden, ValidationFailed
 from workflow.habits import OBSERVERS
 from workflow.habits import SCHEMAS as HABIT_SCHEMAS
 from workflow.models import Base
@@ -642,6 +657,7 @@ class ApprovalHabits(RuleBasedStateMachine):
         self.live = [row.id for row in instances
                      if not self.engine.catalog.by_id(row.definition_id)
                      .definition.states[row.state].final]
+        inbox_lists_what_acting_allows(self.engine, self.actors, self.live)
 
 
 # ------------------------------------------------------------------ the invariants
@@ -760,6 +776,55 @@ def every_open_task_has_an_eligible_holder(row: Any, definition: Definition, tas
     assert len(visit) == wanted, (
         f"{where}: {len(visit)} tasks for {assignee.role}@{scope}, expected {wanted} of the "
         f"eligible {[p.username for p in holders]}")
+
+
+def acting_allows(engine: Engine, actors: Mapping[str, Actor], live: Iterable[int]
+                  ) -> dict[str, dict[int, str | None]]:
+    """Per person, the items where the authorization ``Engine.act`` runs
+    (``delegation.authorize``) lets them act on a task of the current step, and for whom
+    (None: themselves). A step's actions share who may take them (its tasks' holders, or
+    the owner for an owner's step), so the first one not refused decides."""
+    allowed: dict[str, dict[int, str | None]] = {name: {} for name in actors}
+    with engine.db.read() as conn:
+        for instance_id in live:
+            row = store.load_instance(conn, instance_id, lock=False)
+            definition = engine.catalog.by_id(row.definition_id).definition
+            step = definition.states[row.state].step
+            if step is None:
+                continue
+            by = "owner" if step.mode == "owner" else "step"
+            specs = [spec for spec in (definition.transitions_for(row.state, name)[0]
+                                       for name in definition.actions_from(row.state))
+                     if spec.by == by]
+            tasks = store.step_tasks(conn, row.id, row.state_visit)
+            for name, who in actors.items():
+                for spec in specs:
+                    try:
+                        task, principal = delegation.authorize(conn, spec, who, row, tasks)
+                    except Forbidden:
+                        continue
+                    if task is not None:
+                        allowed[name][row.id] = principal.username if principal else None
+                    break
+    return allowed
+
+
+def inbox_lists_what_acting_allows(engine: Engine, actors: Mapping[str, Actor],
+                                   live: Iterable[int]) -> None:
+    allowed = acting_allows(engine, actors, live)
+    for name, who in actors.items():
+        tasks = engine.inbox(actor=who, limit=1000)
+        listed: dict[int, str | None] = {}
+        for task in tasks:
+            first = listed.setdefault(task.instance_id, task.on_behalf_of)
+            assert first == task.on_behalf_of, \
+                f"{name}'s inbox lists instance {task.instance_id} for two people"
+        assert listed == allowed[name], (
+            f"{name}'s inbox lists {listed} (instance: for whom), but acting allows "
+            f"{allowed[name]}")
+        if tasks:
+            assert [t.id for t in engine.inbox(actor=who, limit=1)] == [tasks[0].id], \
+                f"{name}'s page of one is not the start of the whole list"
 
 
 def _visits(history: list[Any]) -> list[tuple[int, Any]]:

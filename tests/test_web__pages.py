@@ -99,6 +99,20 @@ def test_web__inbox_lists_overdue_first_and_batch_approves(login, engine, actor,
         assert engine.get(view.id, actor=proposer).state == "under_expert_review"
 
 
+def test_web__inbox_badge_counts_what_the_inbox_lists(login, engine, actor):
+    """An item naming the head on its team is neither listed nor counted, on any page."""
+    proposer = actor("demo_proposer")
+    plain = make_instance(engine, proposer, "suggestion")
+    named = make_instance(engine, proposer, "suggestion", team=[
+        {"username": "demo_proposer", "share": 50}, {"username": "head_smelting", "share": 50}])
+    head = login("head_smelting")
+    page = head.get("/inbox").get_data(as_text=True)
+    assert f'href="/instances/{plain.id}"' in page
+    assert f'href="/instances/{named.id}"' not in page
+    for shown in (page, head.get("/mine").get_data(as_text=True)):
+        assert '<span class="badge" id="inbox-count">1</span>' in shown
+
+
 def test_web__inbox_filters_by_lifecycle(login, engine, actor):
     make_instance(engine, actor("demo_proposer"), "suggestion")
     head = login("head_smelting")

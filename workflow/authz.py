@@ -19,15 +19,26 @@ GLOBAL_VIEWERS = frozenset(
     {"auditor", "sta_admin", "committee_office", "committee_member", "general_manager"}
 )
 
+OWNER_ROLE = "owner"
+"""The role of an owner's step task (a draft, a revision): held by the item's creator."""
+
+PARTY_LISTS = ("team", "lines")
+"""Fields of the item's data listing people as ``{username: …}``: its team, its payees."""
+PARTY_NAMES = ("lead", "proposer")
+"""Fields of the item's data naming one person by username."""
+PARTY_FIELDS = PARTY_LISTS + PARTY_NAMES
+"""Every field ``parties`` reads: a list that reads only the named people of many items
+(the inbox) fetches these and nothing else of their data."""
+
 
 def parties(data: Mapping[str, Any]) -> frozenset[str]:
     """Usernames named on the item (besides its creator): team, lead, payees."""
     names: set[str] = set()
-    for key in ("team", "lines"):
+    for key in PARTY_LISTS:
         for member in data.get(key) or []:
             if isinstance(member, Mapping) and member.get("username"):
                 names.add(str(member["username"]))
-    for key in ("lead", "proposer"):
+    for key in PARTY_NAMES:
         if data.get(key):
             names.add(str(data[key]))
     return frozenset(names)
@@ -35,6 +46,20 @@ def parties(data: Mapping[str, Any]) -> frozenset[str]:
 
 def is_party(actor: Actor, created_by: int, data: Mapping[str, Any]) -> bool:
     return actor.id == created_by or actor.username in parties(data)
+
+
+def may_act_on(actor: Actor, *, task_role: str, created_by: int,
+               data: Mapping[str, Any]) -> bool:
+    """Whether ``authorize`` lets the actor act on an open task of the item they hold:
+    an owner's task its creator, any other task nobody named on the item.
+
+    For lists of tasks (the inbox) that must offer exactly what acting allows.
+    """
+    if actor.is_system or actor.read_only:
+        return False
+    if task_role == OWNER_ROLE:
+        return actor.id == created_by
+    return not is_party(actor, created_by, data)
 
 
 def holds_task(actor: Actor, task: TaskRow) -> bool:
@@ -71,7 +96,7 @@ def _decide(transition: Transition, actor: Actor, created_by: int, data: Mapping
     if transition.by == "owner":
         if actor.id != created_by:
             return None, "owner_only"
-        return next((t for t in tasks if t.role == "owner" and t.status == OPEN), None), None
+        return next((t for t in tasks if t.role == OWNER_ROLE and t.status == OPEN), None), None
     if is_party(actor, created_by, data):
         return None, "own_item"
     if transition.by == "anyone":

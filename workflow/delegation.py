@@ -7,7 +7,7 @@ principal holds directly are covered.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -120,6 +120,14 @@ def authorize(conn: Connection, spec: Transition, actor: Actor, row: Any,
         return delegated
 
 
+def may_stand_in(actor: Actor, principal: Actor, *, created_by: int,
+                 data: Mapping[str, Any]) -> bool:
+    """Whether the actor may act for the principal on this item at all: never when either
+    of them created it or is named on it. The inbox lists a principal's tasks by this too."""
+    return not (actor.read_only or authz.is_party(actor, created_by, data)
+                or authz.is_party(principal, created_by, data))
+
+
 def delegated_task(conn: Connection, actor: Actor, row: Any,
                    tasks: Sequence[TaskRow]) -> tuple[TaskRow, Actor] | None:
     """委托: a principal's open task that arrived while the actor was their substitute.
@@ -132,7 +140,8 @@ def delegated_task(conn: Connection, actor: Actor, row: Any,
         return None  # read with the instance, for this actor: nobody's substitute now
     for window in windows(conn, actor.id):
         principal = actor_by_id(conn, window.principal_id)
-        if principal is None or authz.is_party(principal, row.created_by, row.data):
+        if principal is None or not may_stand_in(actor, principal, created_by=row.created_by,
+                                                 data=row.data):
             continue
         for task in tasks:
             if authz.holds_task(principal, task) and \

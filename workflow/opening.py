@@ -14,7 +14,7 @@ from typing import Any
 
 from sqlalchemy import Connection
 
-from . import assign, habits, messages, store
+from . import assign, authz, habits, messages, store
 from .definition import State
 from .store import OPEN, WAITING, TaskRow
 
@@ -34,7 +34,7 @@ def open_step(conn: Connection, instance_id: int, created_by: int, data: Mapping
     rows: list[dict[str, Any]] = []
     unassigned: list[dict[str, Any]] = []
     if step.mode == "owner":
-        rows.append({**base, "role": "owner", "scope": "", "assignee_id": created_by,
+        rows.append({**base, "role": authz.OWNER_ROLE, "scope": "", "assignee_id": created_by,
                      "seq": 0, "pooled": False})
     elif step.mode == "sequential":
         for seq, assignee in enumerate(step.assignees):
