@@ -5,6 +5,7 @@ from datetime import timedelta
 import pytest
 
 from tests.factories import act, make_instance, make_user, suggestion_to_committee
+from tests.payout_helpers import decided_suggestion
 from workflow.errors import Forbidden, ValidationFailed
 
 
@@ -121,3 +122,29 @@ def test_delegation__substitutes_inbox_merges_both_lists_most_urgent_first(engin
     assert [t.due_at for t in inbox] == sorted(t.due_at for t in inbox)
     assert [t.instance_id for t in engine.inbox(actor=deputy, limit=2)] == [
         soon.id, at_committee.id]
+
+
+def test_delegation__the_principals_earlier_step_is_not_offered_nor_allowed(engine, actor,
+                                                                           clock):
+    # The principal confirmed the payout list, so neither they nor anyone standing in for
+    # them may approve it at finance review (segregation of duties): not offered, refused.
+    both = make_user(engine, "admin_and_finance", "sta_admin", "finance",
+                     department="finance_dept")
+    deputy = make_user(engine, "deputy_finance", department="finance_dept")
+    suggestion = decided_suggestion(engine, actor, reward_decided="3000.00")
+    payout_id = suggestion.links["payout"][0]
+    engine.act(payout_id, "confirm_list", actor=both)
+    engine.delegate(actor=both, substitute="deputy_finance", starts_at=clock.now(),
+                    ends_at=clock.now() + timedelta(days=7))
+    # Only tasks arriving in the window count: return and confirm again to open a new one.
+    view = engine.act(payout_id, "return_for_revision", actor=actor("finance"),
+                      comment="again")
+    clock.advance(timedelta(minutes=1))
+    view = engine.act(payout_id, "confirm_list", actor=both)
+    assert view.state == "under_finance_review"
+    offered = [a.name for a in engine.get(payout_id, actor=deputy).actions]
+    assert "return_for_revision" in offered  # the deputy does stand in for the principal
+    assert "approve" not in offered
+    with pytest.raises(Forbidden) as refused:
+        engine.act(payout_id, "approve", actor=deputy)
+    assert refused.value.message == "segregation_of_duties"

@@ -95,6 +95,7 @@ def offered_actions(conn: Connection, row: Any, entry: Entry, tasks: Sequence[Ta
         spec = candidates[0]
         if spec.by == "system" or not machine.may(row.state, name, ctx):
             continue
+        principal: Actor | None = None  # the one the actor would stand in for
         if not authz.permitted(spec, actor, created_by=row.created_by, data=row.data,
                                tasks=tasks):
             if spec.by != "step":
@@ -102,10 +103,11 @@ def offered_actions(conn: Connection, row: Any, entry: Entry, tasks: Sequence[Ta
             holding = holding or delegation.holding(conn, actor, row, tasks)
             if holding[0] is None:
                 continue
-        if spec.not_by_actors_of and actor.username in store.prior_actors(
-            conn, row.id, spec.not_by_actors_of
-        ):
-            continue
+            principal = holding[1]
+        if spec.not_by_actors_of:
+            earlier = store.prior_actors(conn, row.id, spec.not_by_actors_of)
+            if actor.username in earlier or (principal and principal.username in earlier):
+                continue  # as acting refuses it (segregation of duties)
         found.append(ActionView(name, spec.label, spec.outcome, spec.requires_comment,
                                 definition.memo(("action_schema", row.state, name),
                                                 partial(returns.action_schema, candidates))))
