@@ -645,7 +645,10 @@ class ApprovalHabits(RuleBasedStateMachine):
                 {**history[0]["data"], **history[0]["changes"]}) | {creator}
             no_one_acted_on_their_own_item(row, definition, history, creator, parties)
             substitutes_were_delegated(row, history, delegations, self.names)
-            every_open_task_has_an_eligible_holder(row, definition, tasks[row.id], parties,
+            # Tasks are given and acted on by whom the item names now: a revision may have
+            # taken someone off the team that was first submitted.
+            named_now = authz.parties(row.data) | {creator}
+            every_open_task_has_an_eligible_holder(row, definition, tasks[row.id], named_now,
                                                    self.names, active)
             steps_completed_by_their_rules(row, definition, history, tasks[row.id])
             urged_at_most_once_a_day(row, history, self.calendar)
