@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from tests.definition_text import edit, line_of
 from workflow.cli import cli
 from workflow.definition import Problem, default_folder, load_folder, parse
 from workflow.errors import DefinitionError
@@ -73,17 +74,6 @@ def problems_in(text: str, file: str = "tiny.yaml") -> list[Problem]:
         assert exc.problems, "a DefinitionError without problems"
         return list(exc.problems)
     return []
-
-
-def edit(text: str, old: str, new: str) -> str:
-    assert text.count(old) == 1, f"{old!r} occurs {text.count(old)} times"
-    return text.replace(old, new)
-
-
-def line_of(text: str, fragment: str) -> int:
-    lines = [n for n, line in enumerate(text.splitlines(), start=1) if fragment in line]
-    assert len(lines) == 1, f"{fragment!r} is on lines {lines}"
-    return lines[0]
 
 
 def reported(problems: list[Problem], line: int, *words: str) -> bool:

@@ -20,6 +20,7 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from tests.definition_text import edit, line_of
 from workflow.definition import (
     MAX_DEPTH,
     Definition,
@@ -289,17 +290,6 @@ def test_malformed__bytes_that_are_not_utf8_are_reported_with_their_line(name, d
 
 
 # ------------------------------------------------- the crashes found, one regression each
-
-
-def edit(text: str, old: str, new: str) -> str:
-    assert text.count(old) == 1, f"{old!r} occurs {text.count(old)} times"
-    return text.replace(old, new)
-
-
-def line_of(text: str, fragment: str) -> int:
-    lines = [n for n, line in enumerate(text.splitlines(), start=1) if fragment in line]
-    assert len(lines) == 1, f"{fragment!r} is on lines {lines}"
-    return lines[0]
 
 
 CRASHES = [

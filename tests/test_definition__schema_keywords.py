@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import pytest
 
+from tests.definition_text import edit, line_of
 from workflow.definition import Problem, parse
 from workflow.errors import DefinitionError
 
@@ -71,17 +72,6 @@ def problems_in(text: str, *, stored: bool = False) -> list[Problem]:
     except DefinitionError as exc:
         return list(exc.problems)
     return []
-
-
-def edit(text: str, old: str, new: str) -> str:
-    assert text.count(old) == 1, f"{old!r} occurs {text.count(old)} times"
-    return text.replace(old, new)
-
-
-def line_of(text: str, fragment: str) -> int:
-    lines = [n for n, line in enumerate(text.splitlines(), start=1) if fragment in line]
-    assert len(lines) == 1, f"{fragment!r} is on lines {lines}"
-    return lines[0]
 
 
 def test_schema_keywords__the_base_definition_is_clean():
