@@ -18,6 +18,7 @@ from sqlalchemy import Connection, select
 
 from .actors import Actor
 from .models import AuditEvent, Instance, table_of
+from .recent import Recent
 
 GENESIS = "0" * 64
 _EVENTS = table_of(AuditEvent)
@@ -27,13 +28,11 @@ _INSTANCES = table_of(Instance)
 def _iso(moment: datetime) -> str:
     found = _ISO.get(moment)
     if found is None:
-        if len(_ISO) > 1_000:
-            _ISO.clear()
-        found = _ISO[moment] = moment.astimezone(UTC).isoformat(timespec="microseconds")
+        found = _ISO.remember(moment, moment.astimezone(UTC).isoformat(timespec="microseconds"))
     return found
 
 
-_ISO: dict[datetime, str] = {}
+_ISO: Recent[datetime, str] = Recent(1_000)
 """Instants lately hashed (an action hashes its events at one instant)."""
 
 

@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from sqlalchemy import Connection, delete, select
 
 from .models import CalendarDay, CalendarYear, table_of
+from .recent import Recent
 
 log = logging.getLogger(__name__)
 
@@ -68,8 +69,8 @@ class WorkingCalendar:
         self.zone = zone
         self.fallback_years: set[int] = set()
         """Years asked about with no schedule entered: weekends only; reported to admins."""
-        self._due_days: dict[tuple[date, int], date] = {}
-        self._deadlines: dict[tuple[datetime, int], datetime] = {}
+        self._due_days: Recent[tuple[date, int], date] = Recent(10_000)
+        self._deadlines: Recent[tuple[datetime, int], datetime] = Recent(1_000)
         """Deadlines lately asked for: every task an action opens asks with the same time."""
 
     @classmethod
@@ -141,20 +142,16 @@ class WorkingCalendar:
         """End of the ``working_days``-th working day after the local day of ``opened_at``."""
         found = self._deadlines.get((opened_at, working_days))
         if found is None:
-            if len(self._deadlines) > 1_000:
-                self._deadlines.clear()
-            found = self._deadlines[opened_at, working_days] = self._deadline(opened_at,
-                                                                              working_days)
+            found = self._deadlines.remember((opened_at, working_days),
+                                             self._deadline(opened_at, working_days))
         return found
 
     def _deadline(self, opened_at: datetime, working_days: int) -> datetime:
         local = opened_at.astimezone(self.zone).date()
         due_day = self._due_days.get((local, working_days))
         if due_day is None:
-            if len(self._due_days) > 10_000:
-                self._due_days.clear()
-            due_day = self._due_days[local, working_days] = self.add_working_days(
-                local, working_days)
+            due_day = self._due_days.remember((local, working_days),
+                                              self.add_working_days(local, working_days))
         return datetime.combine(due_day, time(23, 59, 59), tzinfo=self.zone)
 
 

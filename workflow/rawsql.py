@@ -19,6 +19,8 @@ from typing import TYPE_CHECKING, Any
 import orjson
 from sqlalchemy import Connection
 
+from .recent import Recent
+
 _NAMED = re.compile(r"(?<!:):([a-z_][a-z0-9_]*)")
 
 
@@ -54,10 +56,10 @@ class Dialect:
         self.name = name
         self.sqlite = name == "sqlite"
         self._cache: dict[str, str] = {}
-        self._written: dict[datetime, Any] = {}
-        self._read: dict[Any, datetime] = {}
+        self._written: Recent[datetime, Any] = Recent(_REMEMBERED)
+        self._read: Recent[str, datetime] = Recent(_REMEMBERED)
         """Timestamps converted lately, both ways: one action writes and reads the same
-        few instants many times. Emptied when they grow past ``_REMEMBERED``."""
+        few instants many times."""
         if not self.sqlite:
             from psycopg.types.json import Jsonb
 
@@ -75,11 +77,7 @@ class Dialect:
         if value is None:
             return None
         found = self._written.get(value)
-        if found is None:
-            if len(self._written) > _REMEMBERED:
-                self._written.clear()
-            found = self._written[value] = self._convert(value)
-        return found
+        return self._written.remember(value, self._convert(value)) if found is None else found
 
     def _convert(self, value: datetime) -> Any:
         if value.tzinfo is None:
@@ -98,9 +96,8 @@ class Dialect:
             return value if value.tzinfo else value.replace(tzinfo=UTC)
         found = self._read.get(value)
         if found is None:
-            if len(self._read) > _REMEMBERED:
-                self._read.clear()
-            found = self._read[value] = datetime.fromisoformat(value).replace(tzinfo=UTC)
+            found = self._read.remember(value,
+                                        datetime.fromisoformat(value).replace(tzinfo=UTC))
         return found
 
     def json(self, value: Any) -> Any:

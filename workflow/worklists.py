@@ -180,19 +180,9 @@ def _holder(conn: Connection, user_id: int) -> tuple[str, list[tuple[str, str]]]
     return rows[0][0], [(role, scope) for _name, role, scope in rows if role is not None]
 
 
-def _sqlite_time(value: str | None) -> datetime | None:
-    """SQLite keeps UTC as text without a zone; naming the zone in the text is the cheapest
-    way to an aware datetime."""
-    return None if value is None else datetime.fromisoformat(value + "+00:00")
-
-
-def _time_reader(d: rawsql.Dialect) -> Callable[[Any], Any]:
-    return _sqlite_time if d.sqlite else d.read_time
-
-
 def _views(rows: Iterable[tuple[Any, ...]], d: rawsql.Dialect, names: Mapping[int, str],
            now: datetime, on_behalf_of: str | None = None) -> list[TaskView]:
-    read_time = _time_reader(d)
+    read_time = d.read_time
     views = []
     for row in rows:
         due = read_time(row[_DUE])
@@ -280,4 +270,4 @@ def overdue(conn: Connection, *, now: datetime, usernames: Usernames, limit: int
     names = usernames(conn, [r[_ASSIGNEE] for r in rows])
     last = rows[-1] if more and rows else None
     return TaskPage(tuple(_views(rows, d, names, now)),
-                    (_time_reader(d)(last[_DUE]), last[_ID]) if last else None)
+                    (d.read_time(last[_DUE]), last[_ID]) if last else None)
