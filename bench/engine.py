@@ -59,6 +59,8 @@ from spiff_peer import SpiffPeer  # noqa: E402
 from sqlalchemy import text  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
 
+from workflow import checkpoints  # noqa: E402
+
 DATA = HERE / "data"
 ACTIONS_SCHEMA = "bench_actions"
 
@@ -150,7 +152,8 @@ def sqlite_actions(sizes: dict[str, Any], results: dict[str, Any]) -> None:
     remove_sqlite(path)
     workload = build(sqlite_url(path))
     plan = captured_plan(workload, "sqlite", results)
-    replay = Replay(plan, sqlite_connection(str(path)), is_sqlite=True)
+    replay = Replay(plan, sqlite_connection(str(path)), is_sqlite=True,
+                    checkpointer=checkpoints.for_file(path))
     spiff_path = DATA / "spiff.db"
     remove_sqlite(spiff_path)
     spiff = SpiffPeer(spiff_path)

@@ -9,6 +9,9 @@ engine inserted (``INSERT … RETURNING id``) are swapped for the ids the replay
 inserts return, everything else is sent as captured (JSON already serialized, times
 already converted). One transaction per call, committed like the engine commits it.
 What is left is the cost of the database and the driver: the floor for this workload.
+On SQLite the connection is configured as the engine's and its log is checkpointed the
+same way, by the file's checkpointer (``workflow.checkpoints``), each call holding the
+same write turn.
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ from __future__ import annotations
 import re
 import sqlite3
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass, field
 from time import perf_counter
 from typing import Any
@@ -24,6 +27,8 @@ from typing import Any
 from lifecycle import INSTANCE_ID_BASE, TASK_ID_BASE, Workload
 from sqlalchemy import text
 from sqlalchemy.pool.base import _ConnectionFairy
+
+from workflow import checkpoints
 
 _INSERT_RETURNING = re.compile(r"^\s*INSERT INTO (\w+)\b.*\bRETURNING\b", re.S | re.I)
 
@@ -209,41 +214,51 @@ def _bind(params: Any, slots: tuple[Any, ...], new: dict[int, int]) -> Any:
 class Replay:
     """Sends the plan through a DB-API connection; ``commit`` ends each call."""
 
-    def __init__(self, plan: Plan, connection: Any, *, is_sqlite: bool) -> None:
+    def __init__(self, plan: Plan, connection: Any, *, is_sqlite: bool,
+                 checkpointer: checkpoints.Checkpointer | None = None) -> None:
         self.plan = plan
         self.connection = connection
         self.cursor = connection.cursor()
         self.is_sqlite = is_sqlite
+        self.checkpointer = checkpointer
 
     def run_instance(self, timings: list[float] | None = None) -> None:
         new: dict[int, int] = {}
         cursor = self.cursor
         commit: Callable[[], None] = self.connection.commit
+        checkpointer = self.checkpointer
+        turn: AbstractContextManager[Any] = checkpointer.turn if checkpointer else nullcontext()
         for _name, steps in self.plan.calls:
             began = perf_counter()
-            for step in steps:
-                if step.many:
-                    rows = [_bind(p, s, new) for p, s in zip(step.params, step.slots,
-                                                              strict=True)]
-                    cursor.executemany(step.sql, rows, **step.options)
-                    continue
-                cursor.execute(step.sql, _bind(step.params, step.slots[0], new), **step.options)
-                if cursor.description is not None:
-                    rows = cursor.fetchall()
-                    if step.produces is not None:
-                        new[step.produces] = rows[0][0]
-            commit()
+            with turn:
+                for step in steps:
+                    if step.many:
+                        rows = [_bind(p, s, new) for p, s in zip(step.params, step.slots,
+                                                                  strict=True)]
+                        cursor.executemany(step.sql, rows, **step.options)
+                        continue
+                    cursor.execute(step.sql, _bind(step.params, step.slots[0], new),
+                                   **step.options)
+                    if cursor.description is not None:
+                        rows = cursor.fetchall()
+                        if step.produces is not None:
+                            new[step.produces] = rows[0][0]
+                commit()
+            if checkpointer is not None:
+                checkpointer.committed()
             if timings is not None:
                 timings.append(perf_counter() - began)
 
 
 def sqlite_connection(path: str) -> sqlite3.Connection:
-    """Configured as workflow/db.py configures the engine's: WAL, NORMAL, our own BEGIN."""
+    """Configured as workflow/db.py configures the engine's writers: WAL, NORMAL, our own
+    BEGIN, commits checkpointing only as a backstop (the file's checkpointer does it)."""
     conn = sqlite3.connect(path, timeout=60, isolation_level=None, check_same_thread=False)
     conn.execute("PRAGMA journal_mode=WAL")
     conn.execute("PRAGMA synchronous=NORMAL")
     conn.execute("PRAGMA busy_timeout=60000")
     conn.execute("PRAGMA foreign_keys=ON")
+    conn.execute(f"PRAGMA wal_autocheckpoint={checkpoints.BACKSTOP_PAGES}")
     return conn
 
 

@@ -5,7 +5,8 @@ review as one parallel multi-instance user task for three experts. Each action d
 a web request does with SpiffWorkflow: in one SQLite transaction (``BEGIN IMMEDIATE``,
 as the engine), load the instance's serialized state, deserialize it, complete the ready
 task with the action's data, run the engine steps, serialize with Spiff's JSON
-serializer and store the state back. The parsed spec is cached, as a server would.
+serializer and store the state back. The parsed spec is cached, as a server would. The
+store is configured as the engine's, its log checkpointed the same way (``raw_floor``).
 """
 
 from __future__ import annotations
@@ -22,6 +23,8 @@ from SpiffWorkflow.bpmn.serializer import BpmnWorkflowSerializer
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.util.task import TaskState
 
+from workflow import checkpoints
+
 BPMN_FILE = Path(__file__).with_name("suggestion.bpmn")
 
 
@@ -32,6 +35,7 @@ class SpiffPeer:
         self.spec = parser.get_spec("suggestion")
         self.serializer = BpmnWorkflowSerializer()
         self.conn: sqlite3.Connection = sqlite_connection(str(path))
+        self.checkpointer = checkpoints.for_file(path)
         self.conn.execute("CREATE TABLE IF NOT EXISTS spiff_instances ("
                           "id INTEGER PRIMARY KEY, version INTEGER NOT NULL, "
                           "state TEXT NOT NULL)")
@@ -43,14 +47,22 @@ class SpiffPeer:
         workflow.data.update(START_DATA)
         workflow.do_engine_steps()
         state = self.serializer.serialize_json(workflow)
-        self.conn.execute("BEGIN IMMEDIATE")
-        cursor = self.conn.execute(
-            "INSERT INTO spiff_instances (version, state) VALUES (1, ?) RETURNING id", (state,))
-        instance_id = int(cursor.fetchone()[0])
-        self.conn.commit()
+        with self.checkpointer.turn:
+            self.conn.execute("BEGIN IMMEDIATE")
+            cursor = self.conn.execute(
+                "INSERT INTO spiff_instances (version, state) VALUES (1, ?) RETURNING id",
+                (state,))
+            instance_id = int(cursor.fetchone()[0])
+            self.conn.commit()
+        self.checkpointer.committed()
         return instance_id
 
     def act(self, instance_id: int, data: dict[str, Any]) -> None:
+        with self.checkpointer.turn:
+            self._act(instance_id, data)
+        self.checkpointer.committed()
+
+    def _act(self, instance_id: int, data: dict[str, Any]) -> None:
         conn = self.conn
         conn.execute("BEGIN IMMEDIATE")
         version, state = conn.execute(

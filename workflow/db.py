@@ -11,7 +11,8 @@ leaves the file idle between writers and lets some wait for seconds. Other proce
 still meet at ``BEGIN IMMEDIATE``.
 
 A few connections are kept between transactions rather than returned to the pool each
-time (see ``_Kept``).
+time (see ``_Kept``). On a SQLite file, the write-ahead log is copied into the database
+file by a thread of its own rather than inside a commit (``checkpoints``).
 """
 
 from __future__ import annotations
@@ -25,8 +26,10 @@ from time import monotonic
 from typing import Any
 
 from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy.engine import make_url
 from sqlalchemy.pool import NullPool
 
+from . import checkpoints
 from .models import Base
 
 DEFAULT_URL = "sqlite:///innoflow.db"
@@ -41,7 +44,16 @@ def database_url() -> str:
     return os.environ.get("INNOFLOW_DATABASE_URL", DEFAULT_URL)
 
 
-def _sqlite_engine(url: str, *, immediate: bool) -> Engine:
+def sqlite_file(url: str) -> Path | None:
+    """The file of a SQLite URL; None for an in-memory database or a ``file:`` URI."""
+    parsed = make_url(url)
+    name = parsed.database
+    if not name or name == ":memory:" or parsed.query.get("uri") or name.startswith("file:"):
+        return None
+    return Path(name)
+
+
+def _sqlite_engine(url: str, *, immediate: bool, backstop: int | None = None) -> Engine:
     engine = create_engine(
         url,
         connect_args={"timeout": BUSY_TIMEOUT_MS / 1000, "check_same_thread": False},
@@ -56,6 +68,8 @@ def _sqlite_engine(url: str, *, immediate: bool) -> Engine:
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
         cursor.execute("PRAGMA foreign_keys=ON")
+        if backstop is not None:
+            cursor.execute(f"PRAGMA wal_autocheckpoint={backstop}")
         cursor.close()
 
     @event.listens_for(engine, "begin")
@@ -74,7 +88,7 @@ _WRITE_LOCKS_GUARD = threading.Lock()
 
 
 def _write_lock(url: str) -> threading.RLock:
-    """One lock per SQLite file per process, shared by every Database on it."""
+    """One lock per in-memory SQLite URL per process (a file's is its checkpointer's)."""
     with _WRITE_LOCKS_GUARD:
         return _WRITE_LOCKS.setdefault(url, threading.RLock())
 
@@ -133,11 +147,19 @@ class Database:
     def __init__(self, url: str | None = None, *, echo: bool = False) -> None:
         self.url = url or database_url()
         self.is_sqlite = self.url.startswith("sqlite")
+        self._checkpointer: checkpoints.Checkpointer | None = None
         if self.is_sqlite:
             self._ensure_folder()
-            self.writer = _sqlite_engine(self.url, immediate=True)
+            file = sqlite_file(self.url)
+            if file is not None:
+                self._checkpointer = checkpoints.for_file(file)
+                self._checkpointer.attach()
+            self._write_turn: threading.RLock | None = (
+                self._checkpointer.turn if self._checkpointer else _write_lock(self.url))
+            self.writer = _sqlite_engine(
+                self.url, immediate=True,
+                backstop=checkpoints.BACKSTOP_PAGES if file is not None else None)
             self.reader = _sqlite_engine(self.url, immediate=False)
-            self._write_turn: threading.RLock | None = _write_lock(self.url)
             fresh_for = None  # a file does not drop connections
         else:
             self.writer = create_engine(
@@ -153,9 +175,9 @@ class Database:
         self.dialect = self.writer.dialect.name
 
     def _ensure_folder(self) -> None:
-        path = self.url.split("///", 1)[-1]
-        if path and path != ":memory:":
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        file = sqlite_file(self.url)
+        if file is not None:
+            file.parent.mkdir(parents=True, exist_ok=True)
 
     @contextmanager
     def write(self) -> Iterator[Connection]:
@@ -186,6 +208,8 @@ class Database:
                 conn.close()  # back to the pool rather than kept
                 raise
             self._kept_writers.give_back(conn)
+        if self._checkpointer is not None:
+            self._checkpointer.committed()
 
     @contextmanager
     def read(self) -> Iterator[Connection]:
@@ -213,3 +237,6 @@ class Database:
         self.writer.dispose()
         if self.reader is not self.writer:
             self.reader.dispose()
+        if self._checkpointer is not None:
+            self._checkpointer.release()
+            self._checkpointer = None
