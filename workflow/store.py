@@ -215,6 +215,7 @@ def insert_event(conn: Connection, values: Mapping[str, Any]) -> None:
 
 _OUTBOX_COLUMNS = ("created_at", "instance_id", "recipient_id", "role", "scope", "key",
                    "params", "status", "attempts", "next_attempt_at")
+_OUTBOX_KNOWN = frozenset({*_OUTBOX_COLUMNS, "sent_at", "last_error"})
 
 
 def insert_outbox(conn: Connection, rows: Sequence[Mapping[str, Any]]) -> None:
@@ -222,14 +223,15 @@ def insert_outbox(conn: Connection, rows: Sequence[Mapping[str, Any]]) -> None:
     if not rows:
         return
     d = rawsql.dialect_of(conn)
-    extra = sorted({k for r in rows for k in r} - set(_OUTBOX_COLUMNS)
-                   - {"sent_at", "last_error"})
+    extra = sorted({k for r in rows for k in r} - _OUTBOX_KNOWN)
     columns = (*_OUTBOX_COLUMNS, *extra)
     text = (f"INSERT INTO outbox ({', '.join(columns)}) VALUES "
             f"({', '.join(':' + c for c in columns)})")
+    time, document = d.time, d.json
     rawsql.run_many(conn, text, [
-        _encode(d, {c: r.get(c) for c in columns}, ("created_at", "next_attempt_at"),
-                ("params",)) for r in rows])
+        {**{c: r.get(c) for c in columns}, "created_at": time(r.get("created_at")),
+         "next_attempt_at": time(r.get("next_attempt_at")), "params": document(r.get("params"))}
+        for r in rows])
 
 
 def insert_links(conn: Connection, rows: Sequence[Mapping[str, Any]]) -> None:
