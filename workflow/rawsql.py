@@ -122,14 +122,14 @@ def dialect_of(conn: Connection) -> Dialect:
 
 def run(conn: Connection, text: str, params: Mapping[str, Any] | None = None) -> Any:
     """Execute on the transaction's DBAPI cursor; the cursor, for fetching."""
-    cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+    cursor = conn.connection.cursor()
     cursor.execute(dialect_of(conn).sql(text), params or {})
     return cursor
 
 
 def run_many(conn: Connection, text: str, rows: Sequence[Mapping[str, Any]]) -> None:
     if rows:
-        cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+        cursor = conn.connection.cursor()
         cursor.executemany(dialect_of(conn).sql(text), list(rows))
 
 
