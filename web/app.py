@@ -11,6 +11,7 @@ from workflow import Engine
 from workflow.service import build_engine
 
 from . import auth, config, errors, forms, i18n, security
+from .json_provider import JSONProvider
 
 log = logging.getLogger(__name__)
 
@@ -18,6 +19,7 @@ log = logging.getLogger(__name__)
 def create_app(test_config: dict[str, Any] | None = None, *, engine: Engine | None = None
                ) -> Flask:
     app = Flask(__name__)
+    app.json = JSONProvider(app)
     app.config.update(config.from_environment())
     if test_config:
         app.config.update(test_config)
