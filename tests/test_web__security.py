@@ -290,3 +290,18 @@ def test_web__an_authorization_header_does_not_keep_an_expired_page_session_aliv
     response = client.get("/inbox", headers={"Authorization": "Bearer anything"})
     assert response.status_code == 302
     assert "/auth/login" in response.headers["Location"]
+
+
+def test_web__a_view_keeps_its_caching_but_not_a_weaker_frame_option(app, client):
+    @app.get("/test/own-headers")
+    def own_headers():
+        return "", 200, {"Cache-Control": "max-age=60", "X-Frame-Options": "SAMEORIGIN"}
+
+    response = client.get("/test/own-headers")
+    assert response.headers.getlist("Cache-Control") == ["max-age=60"]
+    assert response.headers.getlist("X-Frame-Options") == ["DENY"]
+    _check_headers(response, "own headers")
+    assert client.get("/healthz").headers["Cache-Control"] == "no-store"
+    static = client.get("/static/app.css")
+    static.close()
+    assert "no-store" not in static.headers.get("Cache-Control", "")
