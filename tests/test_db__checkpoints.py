@@ -122,3 +122,16 @@ def test_checkpoints__a_forked_child_checkpoints_its_own_commits(tmp_path):
     assert os.waitstatus_to_exitcode(status) == 0
     db.dispose()
     assert rows_in_file_alone(path, tmp_path) == 8
+
+
+def test_checkpoints__the_last_dispose_ends_the_thread_at_any_moment(tmp_path, monkeypatch):
+    monkeypatch.setattr(checkpoints, "IDLE_SECONDS", 60)  # only the stop can end it
+    for round_ in range(20):
+        folder = tmp_path / str(round_)
+        folder.mkdir()
+        db, path = open_file(folder)
+        write_notes(db, round_ % 5 + 1)
+        thread = checkpoints.for_file(path)._thread
+        db.dispose()  # while the thread waits, pauses or copies
+        assert thread is None or not thread.is_alive(), round_
+        assert not Path(f"{path}-wal").exists(), round_

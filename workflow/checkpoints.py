@@ -89,22 +89,10 @@ class Checkpointer:
     def _run(self) -> None:
         conn: sqlite3.Connection | None = None
         try:
-            while True:
-                if not self._due.wait(IDLE_SECONDS):
-                    with self._guard:
-                        if not self._due.is_set():
-                            self._thread = None
-                            return
-                    continue
-                with self._guard:
-                    if self._stopping:  # the last user left: close the connection now
-                        self._stopping = False
-                        self._due.clear()
-                        self._thread = None
-                        return
-                time.sleep(PAUSE_SECONDS)
-                self._copying = True
-                self._due.clear()  # a commit from now on wakes it again
+            while self._next_round(self._due.wait(IDLE_SECONDS)):
+                time.sleep(PAUSE_SECONDS)  # let the commits of this moment gather
+                if not self._next_round(True, copying=True):
+                    return
                 try:
                     conn = conn or self._connect()
                     self._checkpoint(conn)
@@ -118,6 +106,20 @@ class Checkpointer:
         finally:
             if conn is not None:
                 conn.close()
+
+    def _next_round(self, woken: bool, *, copying: bool = False) -> bool:
+        """Whether the thread goes on: not when told to stop, nor when idle. Decided under
+        the guard that ``committed`` and ``release`` take, so no wake-up is lost."""
+        with self._guard:
+            if self._stopping or not (woken or self._due.is_set()):
+                self._stopping = False
+                self._due.clear()  # the next commit starts a thread again
+                self._thread = None
+                return False
+            if copying:
+                self._copying = True
+                self._due.clear()  # a commit from now on wakes it again
+            return True
 
     def _checkpoint(self, conn: sqlite3.Connection) -> None:
         _busy, pages, _copied = conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
