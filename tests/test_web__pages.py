@@ -5,7 +5,7 @@ from __future__ import annotations
 import io
 from typing import Any
 
-from tests.factories import make_instance
+from tests.factories import act, make_instance
 from tests.web_helpers import csrf_of, form_post
 from web import forms
 
@@ -252,3 +252,22 @@ def test_web__delegation_from_the_profile_puts_tasks_in_the_substitutes_inbox(lo
     bad = form_post(head, "/auth/profile/delegations", {
         "substitute": "head_smelting", "starts_on": "2026-11-23", "ends_on": "2026-11-27"})
     assert bad.status_code == 422
+
+
+def test_web__values_set_by_steps_show_their_labels_not_their_codes(app, login, engine, actor):
+    view = make_instance(engine, actor("demo_proposer"), "suggestion")
+    view = act(engine, view, "approve", actor("head_smelting"))
+    for n in (1, 2, 3):
+        view = act(engine, view, "score", actor(f"expert_smelting_{n}"))
+    assert view.state == "under_committee_review"
+    assert isinstance(view.data["recommendation"], str)
+    assert any(isinstance(v, bool) for v in view.data.values())
+    client = login("demo_proposer")
+    for language, yes_or_no in (("zh-CN", ("是", "否")), ("en", ("Yes", "No"))):
+        headers = {"Accept-Language": language}
+        text = client.get(f"/instances/{view.id}", headers=headers).get_data(as_text=True)
+        with app.test_request_context(headers=headers):
+            assert str(forms.value_label(view.data["recommendation"])) in text
+        assert f">{view.data['recommendation']}<" not in text
+        assert ">False<" not in text and ">True<" not in text
+        assert any(f">{word}<" in text for word in yes_or_no)

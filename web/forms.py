@@ -100,6 +100,12 @@ def field_label(key: str, schema: Mapping[str, Any] | None = None) -> str:
     return key.replace("_", " ").capitalize()
 
 
+def known_value(value: Any) -> bool:
+    """Whether ``value`` is one of the coded values with a label of their own (what a
+    step's effect sets, such as a recommendation, has no schema enum to say so)."""
+    return isinstance(value, str) and value in VALUE_LABELS
+
+
 def value_label(value: Any, states: Mapping[str, Any] | None = None) -> str:
     text = str(value)
     if states and text in states:
@@ -289,5 +295,6 @@ def state_label(workflow: str, state: str) -> str:
 
 def init_app(app: Flask) -> None:
     app.jinja_env.globals.update(field_label=field_label, value_label=value_label,
+                                 known_value=known_value,
                                  action_label=action_label, role_label=role_label,
                                  workflow_title=workflow_title, state_label=state_label)
