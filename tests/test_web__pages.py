@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+from decimal import Decimal
 from typing import Any
 
 from tests.factories import act, make_instance
@@ -271,3 +272,21 @@ def test_web__values_set_by_steps_show_their_labels_not_their_codes(app, login, 
         assert f">{view.data['recommendation']}<" not in text
         assert ">False<" not in text and ">True<" not in text
         assert any(f">{word}<" in text for word in yes_or_no)
+
+
+def test_web__a_reward_decision_shows_its_money_as_money(login, engine, actor):
+    view = make_instance(engine, actor("demo_proposer"), "suggestion")
+    view = act(engine, view, "approve", actor("head_smelting"))
+    for n in (1, 2, 3):
+        view = act(engine, view, "score", actor(f"expert_smelting_{n}"))
+    for action, who in (("adopt", "committee_office"), ("report_completion", "head_smelting"),
+                        ("verify_benefit", "finance"), ("decide_reward", "sta_admin")):
+        view = act(engine, view, action, actor(who))
+    reward = view.data["reward"]
+    amounts = [reward["amount"], reward["base"], *reward["components"].values(),
+               view.data["reward_amount"]]
+    text = login("demo_proposer").get(f"/instances/{view.id}",
+                                      headers={"Accept-Language": "en"}).get_data(as_text=True)
+    for amount in amounts:
+        assert f">{amount}<" not in text, amount  # never the bare stored text
+        assert f">¥{Decimal(amount):,.2f}<" in text, amount

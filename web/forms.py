@@ -100,6 +100,21 @@ def field_label(key: str, schema: Mapping[str, Any] | None = None) -> str:
     return key.replace("_", " ").capitalize()
 
 
+def field_schema(schema: Mapping[str, Any], root: Mapping[str, Any], key: str
+                 ) -> Mapping[str, Any]:
+    """The schema of ``key`` within an object of ``schema``: its own, the object's schema
+    for every value, or else the item's field of the same name (``root``: a reward's
+    inputs are the item's fields)."""
+    own = (schema.get("properties") or {}).get(key)
+    if isinstance(own, Mapping):
+        return own
+    each = schema.get("additionalProperties")
+    if isinstance(each, Mapping):
+        return each
+    found = (root.get("properties") or {}).get(key)
+    return found if isinstance(found, Mapping) else {}
+
+
 def known_value(value: Any) -> bool:
     """Whether ``value`` is one of the coded values with a label of their own (what a
     step's effect sets, such as a recommendation, has no schema enum to say so)."""
@@ -295,6 +310,6 @@ def state_label(workflow: str, state: str) -> str:
 
 def init_app(app: Flask) -> None:
     app.jinja_env.globals.update(field_label=field_label, value_label=value_label,
-                                 known_value=known_value,
+                                 known_value=known_value, field_schema=field_schema,
                                  action_label=action_label, role_label=role_label,
                                  workflow_title=workflow_title, state_label=state_label)

@@ -22,6 +22,7 @@ from flask_babel import gettext as _
 
 from workflow import attachments
 from workflow.errors import NotFound, ValidationFailed, VersionConflict, WorkflowError
+from workflow.registry import EFFECTS
 from workflow.views import InstanceView
 
 from . import forms
@@ -74,8 +75,12 @@ def render_instance(view: InstanceView, *, failed: str | None = None,
 
 
 def display_schema(definition: Any) -> dict[str, Any]:
-    """The start schema with every action's fields added, so each value is shown by its type."""
+    """The start schema with every action's fields and what its effects write added, so each
+    value is shown by its type."""
     properties: dict[str, Any] = {}
+    for call in (*definition.on_start, *(c for t in definition.transitions for c in t.effects)):
+        entry = EFFECTS.get(call.name)
+        properties.update(entry.sets if entry else {})
     for transition in definition.transitions:
         properties.update((transition.schema or {}).get("properties") or {})
     for state in definition.states.values():

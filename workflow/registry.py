@@ -7,8 +7,9 @@ A deployment may add its own with :func:`guard` and :func:`effect` before loadin
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
+from types import MappingProxyType
 from typing import Any
 
 from . import rewards
@@ -19,6 +20,15 @@ from .money import format_money, parse_money
 MONEY = {"type": "string", "pattern": r"^-?[0-9]+(\.[0-9]{1,2})?$"}
 FIELD = {"type": "string", "minLength": 1}
 
+_MONEY_FIELD = {"type": "string", "format": "money"}
+REWARD_FIELDS = MappingProxyType({
+    "reward": {"type": "object", "properties": {
+        "components": {"type": "object", "additionalProperties": _MONEY_FIELD},
+        "base": _MONEY_FIELD, "amount": _MONEY_FIELD}},
+    "reward_amount": _MONEY_FIELD,
+})
+"""What an effect that decides a reward writes into the item's data (``_spawn_payout``)."""
+
 
 @dataclass(frozen=True)
 class Entry:
@@ -27,6 +37,8 @@ class Entry:
     params: Mapping[str, Any]
     validates: bool = False
     """An effect that only checks the data (re-run when the proposer revises it)."""
+    sets: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
+    """The schema of each field the effect writes into the item's data (to show them)."""
 
 
 GUARDS: dict[str, Entry] = {}
@@ -53,9 +65,10 @@ def guard(name: str, properties: Mapping[str, Any], required: list[str] | None =
 
 
 def effect(name: str, properties: Mapping[str, Any], required: list[str] | None = None, *,
-           validates: bool = False):
+           validates: bool = False, sets: Mapping[str, Any] | None = None):
     def register(func: Callable[..., None]) -> Callable[..., None]:
-        EFFECTS[name] = Entry(name, func, _params(properties, required), validates)
+        EFFECTS[name] = Entry(name, func, _params(properties, required), validates,
+                              MappingProxyType(dict(sets or {})))
         return func
 
     return register
@@ -191,6 +204,7 @@ def _spawn_payout(ctx: ActionContext, decision: rewards.RewardDecision,
         "grade_table": {"type": "object", "additionalProperties": MONEY},
     },
     required=[],
+    sets=REWARD_FIELDS,
 )
 def spawn_payout(
     ctx: ActionContext,
@@ -212,7 +226,7 @@ def spawn_payout(
 
 
 @effect("decide_reward", {"rules": rewards.RULES_SCHEMA, "remainder_field": FIELD},
-        required=["rules"])
+        required=["rules"], sets=REWARD_FIELDS)
 def decide_reward(ctx: ActionContext, *, rules: list[Mapping[str, Any]],
                   remainder_field: str = "remainder_to") -> None:
     """Apply the year's reward rule, record rule, inputs and result, and start the payout."""
