@@ -2,8 +2,9 @@
 
 Owner steps go to the creator; sequential steps (依次) open one task per listed role, each
 waiting for the one before; every other step opens one personal task per eligible person
-(N of them for an expert review, see ``assign``) or, when nobody is named, one pooled task
-for the role in its scope. People the step copies (抄送) become observers.
+(N of them for an expert review, see ``assign``) or one pooled task for the role in its
+scope (a single approver's step). When nobody eligible holds the role, the S&T admins are
+told. People the step copies (抄送) become observers.
 """
 
 from __future__ import annotations
@@ -44,21 +45,20 @@ def open_step(conn: Connection, instance_id: int, created_by: int, data: Mapping
     else:
         assignee = step.assignees[0]
         scope = assign.scope_of(assignee, data)
-        people: list[tuple[int, str]] = []
-        if step.mode in ("any", "all", "quorum"):
-            people = assign.candidates(conn, step, assignee, instance_id=instance_id,
-                                       created_by=created_by, data=data)
-        if people:
+        people = assign.candidates(conn, step, assignee, instance_id=instance_id,
+                                   created_by=created_by, data=data)
+        if people and step.mode in ("any", "all", "quorum"):
             rows += [{**base, "role": assignee.role, "scope": scope, "assignee_id": uid,
                       "seq": n, "pooled": False} for n, (uid, _name) in enumerate(people)]
         else:
             rows.append({**base, "role": assignee.role, "scope": scope, "assignee_id": None,
                          "seq": 0, "pooled": True})
-            if step.mode != "single":
-                # Nobody eligible holds the role in scope: the admins must assign someone.
-                unassigned.append(messages.message(
-                    instance_id, "nobody_eligible", now, role="sta_admin", scope="",
-                    params={"state": state.name, "role": assignee.role, "scope": scope}))
+        if not people:
+            # Nobody eligible holds the role in scope (those named on the item stand aside):
+            # the admins must give it to someone.
+            unassigned.append(messages.message(
+                instance_id, "nobody_eligible", now, role="sta_admin", scope="",
+                params={"state": state.name, "role": assignee.role, "scope": scope}))
     ids = store.insert_tasks(conn, rows)
     if step.mode == "sequential":
         store.chain_waiting(conn, ids)

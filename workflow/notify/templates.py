@@ -27,6 +27,29 @@ TEMPLATES: dict[str, dict[str, tuple[str, str]]] = {
         "zh-CN": ("【进展】{title}", "「{title}」(#{instance_id}) 已从「{from}」转到「{to}」。"),
         "en": ("Update: {title}", "\"{title}\" (#{instance_id}) moved from {from} to {to}."),
     },
+    "copied": {
+        "zh-CN": ("【抄送】{title}", "「{title}」(#{instance_id}) 在「{state}」抄送给您，请知悉。"),
+        "en": ("Copied to you: {title}", "\"{title}\" (#{instance_id}) at {state} was copied "
+               "to you for your information."),
+    },
+    "urged": {
+        "zh-CN": ("【催办】{title}", "提交人催促办理「{title}」(#{instance_id})，"
+                  "当前在「{state}」。{due_line}"),
+        "en": ("Urged: {title}", "The proposer asks you to act on \"{title}\" (#{instance_id}) "
+               "at {state}.{due_line}"),
+    },
+    "flagged": {
+        "zh-CN": ("【提示】{title}", "「{title}」(#{instance_id}) 被标记：{reason}"),
+        "en": ("Flagged: {title}", "\"{title}\" (#{instance_id}) was flagged: {reason}"),
+    },
+    "nobody_eligible": {
+        "zh-CN": ("【无人可办】{title}", "「{title}」(#{instance_id}) 已到「{state}」，但该环节"
+                  "没有可以办理的人（提交人和团队成员须回避）。请在管理中把该环节的角色授予"
+                  "另一位合适的人员。"),
+        "en": ("Nobody can act: {title}", "\"{title}\" (#{instance_id}) reached {state}, but "
+               "nobody eligible holds the step's role (the item's own people stand aside). "
+               "Please grant the role to someone else in Admin."),
+    },
     "reminder.before": {
         "zh-CN": ("【催办】{title}", "「{title}」(#{instance_id}) 在「{state}」"
                   "将于 {due} 到期，请及时处理。"),
