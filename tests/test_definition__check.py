@@ -455,8 +455,8 @@ def test_definition__cli_checks_a_folder_and_several_paths(tmp_path):
     line = line_of(award.read_text(encoding="utf-8"), "after_working_days: 0")
     result = run_check(folder)
     assert result.exit_code == 1
-    assert f"award.yaml:{line}: timer: after_working_days must be a whole number ≥ 1" \
-        in result.output.splitlines()
+    expected = "timer: after_working_days must be a whole number of working days ≥ 1, got 0"
+    assert f"award.yaml:{line}: {expected}" in result.output.splitlines()
 
     good = tmp_path / "tiny.yaml"
     good.write_text(TINY, encoding="utf-8")
@@ -464,7 +464,7 @@ def test_definition__cli_checks_a_folder_and_several_paths(tmp_path):
     result = run_check(good, award)
     assert result.exit_code == 1
     assert [line for line in result.output.splitlines() if ": " in line and ".yaml:" in line] \
-        == [f"{award}:{line}: timer: after_working_days must be a whole number ≥ 1"]
+        == [f"{award}:{line}: {expected}"]
 
 
 def test_definition__cli_reports_a_file_that_is_not_utf8(tmp_path):

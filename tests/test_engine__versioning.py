@@ -10,13 +10,20 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import func, select
 
-from tests.factories import actor_getter, copy_definitions, folder_engine, make_instance
+from tests.definition_text import line_of
+from tests.factories import (
+    actor_getter,
+    copy_definitions,
+    folder_engine,
+    make_instance,
+    make_user,
+)
 from tests.payout_helpers import BONUS, bonus_payout, to_awaiting_payment
 from tests.replay import assert_all_replay
 from workflow import Engine, InvalidAction
 from workflow.cli import cli
 from workflow.definition import checker, default_folder
-from workflow.errors import DefinitionError
+from workflow.errors import DefinitionError, Forbidden
 from workflow.store import DEFINITIONS
 
 SHIPPED = {"suggestion", "project", "acceptance", "award", "payout"}
@@ -197,3 +204,70 @@ def test_versioning__a_version_stored_before_a_stricter_check_still_loads_and_ac
         Engine(database, clock=clock, calendar=calendar, definitions=folder).load_definitions()
     assert [str(p).split(" (")[0] for p in caught.value.problems] == [f"payout.yaml:{expected}"]
     assert versions(now)["payout"] == [1, 2]
+
+
+PAYOUT_WITH_LOOSE_SHAPES = (Path(__file__).parent / "stored_versions"
+                            / "payout_with_loose_shapes.yaml")
+"""payout.yaml as a release before the shape checks could store it: ``deadline_days: true``
+(read as one working day), ``not_by_actors_of: confirm_list`` (a text where a list of actions
+is meant), ``requires_comment: "yes"`` (a text where true or false is) and a label in
+``zh-CN`` (a language nobody reads)."""
+
+
+def test_versioning__a_version_stored_with_loose_shapes_still_loads_and_keeps_duties_apart(
+        database, clock, calendar, tmp_path, monkeypatch):
+    old_text = PAYOUT_WITH_LOOSE_SHAPES.read_text(encoding="utf-8")
+    folder = tmp_path / "definitions"
+    folder.mkdir()
+    (folder / "bonus.yaml").write_text(BONUS, encoding="utf-8")
+    (folder / "payout.yaml").write_text(old_text, encoding="utf-8")
+    with monkeypatch.context() as before:  # the release that stored it had no shape checks
+        before.setattr(checker.Checker, "add_if_new", lambda self, line, reason: None)
+        then = folder_engine(database, clock, calendar, folder)
+        actor = actor_getter(then)
+        payout = bonus_payout(then, actor, "800.00")
+    assert (payout.state, payout.definition_version) == ("under_list_confirmation", 1)
+
+    # The file is fixed; the release with the shape checks starts on the same database.
+    shutil.copy(default_folder() / "payout.yaml", folder / "payout.yaml")
+    now = folder_engine(database, clock, calendar, folder)
+    assert versions(now)["payout"] == [1, 2]
+    [old_id] = [r["id"] for r in now.catalog.versions()
+                if r["name"] == "payout" and r["version"] == 1]
+    stored = now.catalog.by_id(int(old_id)).definition
+    assert stored.source == old_text
+    step = stored.states["under_list_confirmation"].step
+    assert step is not None and step.deadline_days == 1
+    [approve] = stored.transitions_for("under_finance_review", "approve")
+    assert approve.not_by_actors_of == ("confirm_list",)  # one action, not its letters
+
+    # Whoever confirmed the list does not approve it, on the stored version too.
+    both = make_user(now, "admin_and_finance", "sta_admin", "finance", department="finance_dept")
+    view = now.act(payout.id, "confirm_list", actor=both)
+    if view.state == "under_general_manager_approval":
+        view = now.act(payout.id, "approve_over_budget", actor=actor("general_manager"))
+    assert view.state == "under_finance_review"
+    with pytest.raises(Forbidden) as refused:
+        now.act(payout.id, "approve", actor=both)
+    assert refused.value.message == "segregation_of_duties"
+    now.act(payout.id, "approve", actor=actor("finance"))
+    paid = now.act(payout.id, "confirm_payment", actor=actor("finance_2"),
+                   data={"payment_reference": "PAY-2026-000778"})
+    assert (paid.state, paid.definition_version) == ("paid", 1)
+    assert_all_replay(now)
+
+    # The same text as a file is refused: every loose shape on its line.
+    path = tmp_path / "payout.yaml"
+    path.write_text(old_text, encoding="utf-8")
+    result = CliRunner().invoke(cli, ["definitions", "check", str(path)])
+    assert result.exit_code == 1
+    cancel = line_of(old_text, 'requires_comment: "yes"')
+    assert [line for line in result.output.splitlines() if line.startswith(f"{path}:")] == [
+        f"{path}:{line_of(old_text, 'deadline_days: true')}: state 'under_list_confirmation' "
+        "step: deadline_days must be a whole number of working days ≥ 1, got true",
+        f"{path}:{cancel}: transition 'cancel': requires_comment must be true or false, got the "
+        "text 'yes'",
+        f"{path}:{cancel}: transition 'cancel': label: unknown language 'zh-CN' (en or zh)",
+        f"{path}:{line_of(old_text, 'not_by_actors_of: confirm_list')}: transition 'approve': "
+        "not_by_actors_of must be a list of action names, got the text 'confirm_list'",
+    ]

@@ -229,7 +229,7 @@ def test_reminders__definition_checks_the_ladder():
     with pytest.raises(DefinitionError) as caught:
         parse(broken, file="notice.yaml")
     text = "\n".join(str(p) for p in caught.value.problems)
-    assert "before_days must be a whole number ≥ 1" in text
+    assert "before_days must be a whole number of working days ≥ 1, got 0" in text
     assert "transition 'approve' must be by: system" in text
     assert "by system, but no timer fires it" in text  # expire is fired by nothing now
 

@@ -2,13 +2,13 @@
 keys, JSON Schemas (with their examples), guards and effects named from the registry.
 
 A checker reads either a new file, with every check, or the text of a version already
-stored (``stored=True``), without the checks that only guard new files (``schema_checks``):
-that text was accepted when it was stored, and running instances must go on loading it."""
+stored (``stored=True``), without the checks that only guard new files (``schema_checks``,
+``shapes``; each goes through ``add_if_new``): that text was accepted when it was stored, and
+running instances must go on loading it."""
 
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
 from types import MappingProxyType
 from typing import Any
 
@@ -18,7 +18,7 @@ from .. import registry
 from ..schema import EMPTY_OBJECT, Validator, expand, schema_problem
 from .model import Call, Problem
 from .schema_checks import keyword_problems, ref_problems
-from .yaml_lines import item_line, line_of, plain
+from .yaml_lines import item_line, line_of, plain, shown
 
 SNAKE_CASE = re.compile(r"^[a-z][a-z0-9_]*$")
 
@@ -33,6 +33,11 @@ class Checker:
 
     def add(self, line: int, reason: str) -> None:
         self.problems.append(Problem(self.file, line, reason))
+
+    def add_if_new(self, line: int, reason: str) -> None:
+        """A problem of a new file only: a stored version was accepted without this check."""
+        if not self.stored:
+            self.add(line, reason)
 
     def keys(self, node: Any, allowed: set[str], where: str) -> None:
         if not isinstance(node, dict):
@@ -55,9 +60,8 @@ class Checker:
         if expanded.get("type") != "object":
             self.add(line, f"{where}: the schema must describe an object (type: object)")
         unresolved = ref_problems(node, line, where)
-        if not self.stored:
-            for at, reason in keyword_problems(node, line, where) + unresolved:
-                self.add(at, reason)
+        for at, reason in keyword_problems(node, line, where) + unresolved:
+            self.add_if_new(at, reason)
         if not unresolved:
             self._examples(expanded, line, where)
         return expanded
@@ -92,6 +96,9 @@ class Checker:
                 name, params = item, {}
             elif isinstance(item, dict) and len(item) == 1:
                 name, params = next(iter(item.items()))
+                if params is not None and not params and not isinstance(params, dict):
+                    self.add_if_new(at, f"{where}: {kind} {name!r}: its parameters must be a "
+                                    f"mapping, got {shown(params)}")
                 params = params or {}
             else:
                 article = "an" if kind == "effect" else "a"
@@ -107,12 +114,4 @@ class Checker:
                 continue
             calls.append(Call(name, MappingProxyType(plain(params))))
         return tuple(calls)
-
-
-def read_label(node: Any, fallback: Any) -> Mapping[str, str]:
-    if isinstance(node, dict):
-        return MappingProxyType({str(k): str(v) for k, v in node.items()})
-    if isinstance(node, str):
-        return MappingProxyType({"en": node, "zh": node})
-    return MappingProxyType({"en": str(fallback).replace("_", " "), "zh": str(fallback)})
 

@@ -10,7 +10,8 @@ from typing import Any
 
 from .checker import Checker
 from .model import REASSIGN, State, Timer, Transition
-from .yaml_lines import item_line
+from .shapes import whole_number
+from .yaml_lines import item_line, shown
 
 
 def declared(name: Any, states: Mapping[str, State]) -> bool:
@@ -21,8 +22,12 @@ def declared(name: Any, states: Mapping[str, State]) -> bool:
 def parse_timers(check: Checker, raw: Any, states: Mapping[str, State],
                  transitions: list[Transition], timers_line: int) -> list[Timer]:
     timers: list[Timer] = []
-    if raw and not isinstance(raw, list):
-        check.add(timers_line, "timers: a list of {state, after_working_days, action}")
+    if raw is not None and not isinstance(raw, list):
+        reason = f"timers: a list of {{state, after_working_days, action}}, got {shown(raw)}"
+        if raw:
+            check.add(timers_line, reason)
+        else:  # read as no timers before
+            check.add_if_new(timers_line, reason)
         raw = None
     for index, node in enumerate(raw or []):
         line = item_line(raw, index, timers_line)
@@ -34,8 +39,8 @@ def parse_timers(check: Checker, raw: Any, states: Mapping[str, State],
         if not declared(state, states):
             check.add(line, f"timer: state {state!r} is not declared")
             continue
-        if not isinstance(days, int) or days < 1:
-            check.add(line, "timer: after_working_days must be a whole number ≥ 1")
+        whole_number(check, node, "after_working_days", "timer", " of working days",
+                     required=True)
         matching = [t for t in transitions if t.source == state and t.action == action]
         if not matching:
             check.add(line, f"timer: no transition {action!r} from {state!r}")

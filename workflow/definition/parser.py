@@ -10,7 +10,8 @@ from types import MappingProxyType
 import yaml
 
 from ..errors import DefinitionError
-from .checker import SNAKE_CASE, Checker, read_label
+from . import shapes
+from .checker import SNAKE_CASE, Checker
 from .cross_checks import check_graph, check_reminder_actions, declared, parse_timers
 from .model import Definition, Problem, State, Transition
 from .step_parser import parse_step
@@ -23,8 +24,8 @@ def parse(text: str, file: str = "<string>", *, stored: bool = False) -> Definit
 
     ``stored=True`` reads the text of a version already in the database: it was accepted
     when it was stored, so the checks that only guard new files are left out (the schema
-    checks of ``schema_checks`` and the depth limit ``MAX_DEPTH``), and running instances on
-    it go on loading.
+    checks of ``schema_checks``, the value shapes of ``shapes`` and the depth limit
+    ``MAX_DEPTH``), and running instances on it go on loading.
     """
     try:
         return _parse(text, file, stored)
@@ -53,6 +54,7 @@ def _parse(text: str, file: str, stored: bool) -> Definition:
     if not isinstance(name, str) or not SNAKE_CASE.match(name):
         check.add(line_of(doc, "name"), "name must be snake_case")
         name = str(name)
+    title = shapes.label(check, doc, "title", "", name)
     start_by = doc.get("start_by", "anyone")
     if start_by not in ("anyone", "spawn"):
         check.add(line_of(doc, "start_by"), "start_by must be 'anyone' or 'spawn'")
@@ -67,19 +69,21 @@ def _parse(text: str, file: str, stored: bool) -> Definition:
         raw_states = {}
     for state_name, node in raw_states.items():
         line = line_of(raw_states, state_name)
+        where = f"state {state_name!r}"
         node = node or {}
         if not SNAKE_CASE.match(str(state_name)):
-            check.add(line, f"state {state_name!r}: names are snake_case")
+            check.add(line, f"{where}: names are snake_case")
         if not isinstance(node, dict):
-            check.add(line, f"state {state_name!r}: a state is a mapping (label, final, step)")
+            check.add(line, f"{where}: a state is a mapping (label, final, step)")
             node = {}
-        check.keys(node, {"label", "final", "step", "public"}, f"state {state_name!r}")
-        final = bool(node.get("final", False))
+        check.keys(node, {"label", "final", "step", "public"}, where)
+        final = shapes.flag(check, node, "final", where)
+        public = shapes.flag(check, node, "public", where)
+        label = shapes.label(check, node, "label", where, state_name)
         step = parse_step(check, state_name, node.get("step"), line_of(node, "step") or line)
         if final and step is not None:
-            check.add(line, f"state {state_name!r}: a final state has no step")
-        states[state_name] = State(state_name, read_label(node.get("label"), state_name), final,
-                                   step, line, bool(node.get("public", False)))
+            check.add(line, f"{where}: a final state has no step")
+        states[state_name] = State(state_name, label, final, step, line, public)
 
     initial = doc.get("initial")
     if not declared(initial, states):
@@ -99,7 +103,7 @@ def _parse(text: str, file: str, stored: bool) -> Definition:
         by_source.setdefault((t.source, t.action), []).append(t)
     return Definition(
         name=name,
-        title=read_label(doc.get("title"), name),
+        title=title,
         initial=str(initial),
         start_by=start_by,
         start_schema=MappingProxyType(start_schema),

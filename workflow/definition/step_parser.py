@@ -4,12 +4,14 @@ a copy, and the reminder and escalation ladder counted from the step's deadline.
 
 from __future__ import annotations
 
+import math
 from decimal import Decimal
 from fractions import Fraction
 from types import MappingProxyType
 from typing import Any
 
 from ..actors import ROLES
+from . import shapes
 from .checker import SNAKE_CASE, Checker
 from .model import (
     DEFAULT_HABITS,
@@ -22,7 +24,7 @@ from .model import (
     Step,
     Vote,
 )
-from .yaml_lines import line_of
+from .yaml_lines import line_of, shown
 
 
 def _assignees(check: Checker, raw: Any, line: int, where: str) -> list[Assignee]:
@@ -34,6 +36,11 @@ def _assignees(check: Checker, raw: Any, line: int, where: str) -> list[Assignee
         check.keys(item, {"role", "scope_from", "scope"}, where)
         if item["role"] not in ROLES:
             check.add(line_of(item, "role"), f"{where}: unknown role {item['role']!r}")
+        shapes.text(check, item, "scope_from", where, "the name of a data field")
+        shapes.text(check, item, "scope", where, "a text (a department or field code)")
+        if "scope_from" in item and "scope" in item:
+            check.add_if_new(line_of(item, "scope"), f"{where}: give scope_from or scope, "
+                             "not both (scope_from wins)")
         found.append(Assignee(item["role"], item.get("scope_from"), str(item.get("scope", ""))))
     return found
 
@@ -54,7 +61,7 @@ def _scoring(check: Checker, node: Any, where: str, line: int) -> Scoring | None
         check.add(line, f"{where}: must be a mapping")
         return None
     check.keys(node, {"criteria", "aggregate", "into", "spread_limit"}, where)
-    criteria = []
+    criteria: list[Criterion] = []
     raw = node.get("criteria") or []
     if not isinstance(raw, list):
         check.add(line_of(node, "criteria"), f"{where}: criteria is a list")
@@ -65,10 +72,17 @@ def _scoring(check: Checker, node: Any, where: str, line: int) -> Scoring | None
                       f"{where}: a criterion needs a snake_case name")
             continue
         check.keys(item, {"name", "weight", "min", "max"}, where)
+        if any(c.name == item["name"] for c in criteria):
+            check.add_if_new(line_of(item, "name"),
+                             f"{where}: criterion {item['name']!r} is declared twice")
         low, high = item.get("min", 0), item.get("max", 100)
         if not (isinstance(low, int) and isinstance(high, int) and low < high):
             check.add(line_of(item), f"{where}: criterion {item['name']!r}: min < max, integers")
             low, high = 0, 100  # reported
+        for key in ("min", "max"):
+            if isinstance(item.get(key), bool):
+                check.add_if_new(line_of(item, key), f"{where}: criterion {item['name']!r}: "
+                                 f"{key} must be a whole number, got {shown(item[key])}")
         try:
             weight = Decimal(str(item.get("weight", "1")))
         except ArithmeticError:
@@ -82,9 +96,13 @@ def _scoring(check: Checker, node: Any, where: str, line: int) -> Scoring | None
     if aggregate not in ("mean", "trimmed_mean"):
         check.add(line_of(node, "aggregate"), f"{where}: aggregate is mean or trimmed_mean")
     into = node.get("into", "expert_score")
+    shapes.text(check, node, "into", where, "the name of the data field the score goes into")
     spread = node.get("spread_limit")
     if spread is not None and not isinstance(spread, int | float):
         check.add(line_of(node, "spread_limit"), f"{where}: spread_limit is a number")
+    elif isinstance(spread, bool) or (spread is not None and not 0 <= spread < math.inf):
+        check.add_if_new(line_of(node, "spread_limit"), f"{where}: spread_limit must be a number "
+                         f"of points ≥ 0, got {shown(spread)}")
     return Scoring(tuple(criteria), aggregate, str(into), spread)
 
 
@@ -96,6 +114,9 @@ def _vote(check: Checker, node: Any, where: str, line: int) -> Vote | None:
         check.add(line, f"{where}: must be a mapping")
         return None
     check.keys(node, {"options", "thresholds", "quorum", "into"}, where)
+    shapes.a_list(check, node, "options", where, "names, highest first")
+    shapes.distinct_names(check, node, "options", where)
+    shapes.text(check, node, "into", where, "the name of the data field the result goes into")
     try:
         options = [str(o) for o in node.get("options") or []]
     except TypeError:
@@ -153,7 +174,8 @@ def _whole(check: Checker, node: Any, key: str, where: str) -> int | None:
     value = node.get(key)
     if value is not None and (isinstance(value, bool) or not isinstance(value, int)
                               or value < 1):
-        check.add(line_of(node, key), f"{where}: {key} must be a whole number ≥ 1")
+        check.add(line_of(node, key), f"{where}: {key} must be a whole number of working days "
+                  f"≥ 1, got {shown(value)}")
         return None
     return value
 
@@ -242,24 +264,27 @@ def parse_step(check: Checker, name: str, node: Any, step_line: int) -> Step | N
     if mode in ("single", "any", "all", "quorum") and len(assignees) > 1:
         check.add(line, f"{where}: mode {mode!r} takes one assignee role; use sequential for more")
     deadline = node.get("deadline_days")
-    if deadline is not None and (not isinstance(deadline, int) or deadline < 1):
-        check.add(line_of(node, "deadline_days"),
-                  f"{where}: deadline_days must be a whole number ≥ 1")
+    shapes.whole_number(check, node, "deadline_days", where, " of working days")
     quorum = node.get("quorum")
-    if mode == "quorum" and (not isinstance(quorum, int) or quorum < 1):
+    if mode == "quorum" and quorum is None:
         check.add(line_of(node, "mode"), f"{where}: mode quorum needs quorum: M (M of N)")
-    elif mode != "quorum" and quorum is not None:
+    elif mode == "quorum":
+        shapes.whole_number(check, node, "quorum", where, " of approvals")
+    elif quorum is not None:
         check.add(line_of(node, "quorum"), f"{where}: quorum goes with mode quorum")
     experts = node.get("experts")
-    if experts is not None and (not isinstance(experts, int) or experts < 1
-                                or mode not in ("any", "all", "quorum")):
+    if experts is not None and mode not in ("any", "all", "quorum"):
         check.add(line_of(node, "experts"),
                   f"{where}: experts: N (how many to assign) needs mode any, all or quorum")
+    shapes.whole_number(check, node, "experts", where)
     if mode == "quorum" and isinstance(quorum, int) and isinstance(experts, int) and \
             quorum > experts:
         check.add(line_of(node, "quorum"),
                   f"{where}: quorum {quorum} is more than experts {experts}")
     allow = node.get("allow")
+    shapes.a_list(check, node, "allow", where, f"habits ({', '.join(HABITS)})")
+    if isinstance(allow, str):  # one habit; read letter by letter before, which nothing passed
+        allow = [allow] if allow else []
     try:
         habits = DEFAULT_HABITS if allow is None else frozenset(allow) | {"urge"}
     except TypeError:
@@ -285,6 +310,13 @@ def parse_step(check: Checker, name: str, node: Any, step_line: int) -> Step | N
         form = check.schema(node.get("form"), line_of(node, "form"), f"{where} form")
     else:
         form = generated
+    if "label" in node:
+        check.add_if_new(line_of(node, "label"), f"{where}: label is not read here; the state's "
+                         "label names its step")
+    if node.get("copy_to") is not None and not node["copy_to"] and \
+            not isinstance(node["copy_to"], list | dict):
+        check.add_if_new(line_of(node, "copy_to"), f"{where}: copy_to must be a list of "
+                         f"{{role, scope_from, scope}}, got {shown(node['copy_to'])}")
     copy_to = _assignees(check, node["copy_to"], line_of(node, "copy_to"), f"{where} copy_to") \
         if node.get("copy_to") else []
     return Step(
@@ -295,7 +327,8 @@ def parse_step(check: Checker, name: str, node: Any, step_line: int) -> Step | N
         allow=frozenset(habits),
         quorum=quorum if isinstance(quorum, int) else None,
         experts=experts if isinstance(experts, int) else None,
-        recuse_department=bool(node.get("recuse_department", scoring is not None)),
+        recuse_department=shapes.flag(check, node, "recuse_department", where,
+                                      default=scoring is not None),
         scoring=scoring,
         vote=vote,
         copy_to=tuple(copy_to),

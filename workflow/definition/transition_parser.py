@@ -10,7 +10,8 @@ from types import MappingProxyType
 from typing import Any
 
 from ..schema import EMPTY_OBJECT
-from .checker import SNAKE_CASE, Checker, read_label
+from . import shapes
+from .checker import SNAKE_CASE, Checker
 from .cross_checks import declared
 from .model import BY, FLAG, HABITS, OUTCOMES, REASSIGN, RETURNED_FROM, Call, State, Transition
 from .yaml_lines import item_line, line_of
@@ -29,6 +30,7 @@ def parse_transitions(check: Checker, raw: Any, states: Mapping[str, State],
     result: list[Transition] = []
     seen: dict[tuple[str, str, str, str], int] = {}
     shape: dict[tuple[str, str], tuple[str, str, int]] = {}
+    segregations: list[tuple[dict[Any, Any], str]] = []
     for index, node in enumerate(raw):
         line = item_line(raw, index, transitions_line)
         if not isinstance(node, dict):
@@ -44,28 +46,32 @@ def parse_transitions(check: Checker, raw: Any, states: Mapping[str, State],
             check.add(line, f"{where}: {action!r} is a built-in action; choose another name")
         sources = node.get("source")
         sources = sources if isinstance(sources, list) else [sources]
+        if not sources:
+            check.add_if_new(line_of(node, "source"), f"{where}: source must name a state or "
+                             "a list of states, got an empty list")
         outcome = node.get("outcome", "other")
         if outcome not in OUTCOMES:
             check.add(line_of(node, "outcome"), f"{where}: outcome must be one of {OUTCOMES}")
         by = node.get("by", "step")
         if by not in BY:
             check.add(line_of(node, "by"), f"{where}: by must be one of {BY}")
-        requires_comment = bool(node.get("requires_comment", outcome in ("reject", "return")))
+        requires_comment = shapes.flag(check, node, "requires_comment", where,
+                                       default=outcome in ("reject", "return"))
+        merge = shapes.flag(check, node, "merge", where, default=True)
         if outcome in ("reject", "return") and not requires_comment:
             check.add(line, f"{where}: a {outcome} always requires a comment")
         conditions = check.calls(node.get("conditions"), "guard", where,
                                  line_of(node, "conditions"))
         unless = check.calls(node.get("unless"), "guard", where, line_of(node, "unless"))
         effects = check.calls(node.get("effects"), "effect", where, line_of(node, "effects"))
+        if "schema" in node and node["schema"] is None:
+            check.add_if_new(line_of(node, "schema"), f"{where}: schema has no value; give a "
+                             "JSON Schema, or leave schema out to take the step's form")
         schema = check.schema(node.get("schema"), line_of(node, "schema"), f"{where} schema") \
             if "schema" in node else None
-        label = read_label(node.get("label"), action)
-        try:
-            not_by = tuple(node.get("not_by_actors_of") or ())
-        except TypeError:
-            check.add(line_of(node, "not_by_actors_of"),
-                      f"{where}: not_by_actors_of is a list of action names")
-            not_by = ()
+        label = shapes.label(check, node, "label", where, action)
+        not_by = _not_by_actors_of(check, node, where)
+        segregations.append((node, where))
         key = node.get("idempotency_key")
         if key is not None and (schema is None or key not in schema.get("required", [])):
             check.add(line_of(node, "idempotency_key"),
@@ -77,6 +83,9 @@ def parse_transitions(check: Checker, raw: Any, states: Mapping[str, State],
                 check.add(line, f"{where}: return_to goes with outcome 'return'")
             targets = node["return_to"] if isinstance(node["return_to"], list) else \
                 [node["return_to"]]
+            if not targets:
+                check.add_if_new(line_of(node, "return_to"), f"{where}: return_to must name a "
+                                 "state or a list of states, got an empty list")
             for target in targets:
                 destinations.append(
                     (target, (Call("chosen_target", MappingProxyType({"state": target})),))
@@ -128,16 +137,46 @@ def parse_transitions(check: Checker, raw: Any, states: Mapping[str, State],
                         unless=unless,
                         effects=effects,
                         schema=MappingProxyType(schema if schema is not None else {}),
-                        merge=bool(node.get("merge", True)),
+                        merge=merge,
                         label=label,
                         not_by_actors_of=not_by,
                         idempotency_key=key,
                         line=line,
                     )
                 )
+    actions = {t.action for t in result} | set(HABITS) | {"start", FLAG, REASSIGN}
+    for node, where in segregations:
+        _check_segregation(check, node, where, actions)
     result = _expand_returned_from(check, result, states)
     _check_forms(check, result, states)
     return result
+
+
+def _not_by_actors_of(check: Checker, node: dict[Any, Any], where: str) -> tuple[str, ...]:
+    """The actions whose actors may not take this one (segregation of duties). A text is one
+    action, for stored versions too: read letter by letter, it matched no action, and the
+    segregation it was written for never held."""
+    raw = node.get("not_by_actors_of")
+    shapes.a_list(check, node, "not_by_actors_of", where, "action names")
+    if isinstance(raw, str):
+        return (raw,)
+    try:
+        return tuple(str(name) for name in raw or ())
+    except TypeError:
+        check.add(line_of(node, "not_by_actors_of"),
+                  f"{where}: not_by_actors_of is a list of action names")
+        return ()
+
+
+def _check_segregation(check: Checker, node: dict[Any, Any], where: str,
+                       actions: set[str]) -> None:
+    """Every action named in ``not_by_actors_of`` is one the instance can record."""
+    raw = node.get("not_by_actors_of")
+    for index, name in enumerate(raw if isinstance(raw, list) else []):
+        if isinstance(name, str) and name not in actions:
+            check.add_if_new(item_line(raw, index, line_of(node, "not_by_actors_of")),
+                             f"{where}: not_by_actors_of: no action {name!r} in this definition")
+    shapes.distinct_names(check, node, "not_by_actors_of", where)
 
 
 def with_revisions(transitions: list[Transition], start_schema: Mapping[str, Any],

@@ -2,7 +2,7 @@
 every list its items' lines, so a problem can name the line it was found on. Whatever is
 wrong with the text comes out as a ``yaml.YAMLError`` with a mark: a key that is a list or
 a mapping, a tagged value PyYAML's constructors choke on (``!!int x``, a date 2024-13-45),
-nesting deeper than ``MAX_DEPTH``."""
+nesting deeper than ``MAX_DEPTH``. A value a problem is about is shown as it was written."""
 
 from __future__ import annotations
 
@@ -127,3 +127,18 @@ def plain(value: Any) -> Any:
     if isinstance(value, list):
         return [plain(v) for v in value]
     return value
+
+
+def shown(value: Any) -> str:
+    """``value`` as the author wrote it: true, no value, 2.5, the text 'x', a list, a mapping."""
+    if value is None:
+        return "no value"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return f"the text {value!r}"
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, dict):
+        return "a mapping"
+    return str(value)
