@@ -156,21 +156,22 @@ in ``{type: object, description: the rule that applied, its inputs and its resul
 ``its inputs and its result`` a key of the reward schema, which the keyword check refuses."""
 
 
-def test_versioning__a_version_stored_before_a_stricter_check_still_loads_and_acts(
-        database, clock, calendar, tmp_path, monkeypatch):
-    old_text = PAYOUT_BEFORE_QUOTING.read_text(encoding="utf-8")
+def stored_before_a_check(database, clock, calendar, tmp_path, monkeypatch, old_text: str,
+                          lift):
+    """A payout started on ``old_text`` by a release without a check (``lift`` takes it
+    away meanwhile), then the release with it started on the same database once the file
+    is fixed: its engine, the actors, the payout and the stored version."""
     folder = tmp_path / "definitions"
     folder.mkdir()
     (folder / "bonus.yaml").write_text(BONUS, encoding="utf-8")
     (folder / "payout.yaml").write_text(old_text, encoding="utf-8")
-    with monkeypatch.context() as before:  # the release that stored it had no keyword check
-        before.setattr(checker, "keyword_problems", lambda *args: [])
+    with monkeypatch.context() as before:
+        lift(before)
         then = folder_engine(database, clock, calendar, folder)
         actor = actor_getter(then)
         payout = bonus_payout(then, actor, "800.00")
     assert (payout.state, payout.definition_version) == ("under_list_confirmation", 1)
 
-    # The file is fixed; the release with the check starts on the same database.
     shutil.copy(default_folder() / "payout.yaml", folder / "payout.yaml")
     now = folder_engine(database, clock, calendar, folder)
     assert versions(now)["payout"] == [1, 2]
@@ -178,6 +179,15 @@ def test_versioning__a_version_stored_before_a_stricter_check_still_loads_and_ac
                 if r["name"] == "payout" and r["version"] == 1]
     stored = now.catalog.by_id(int(old_id)).definition
     assert stored.source == old_text
+    return now, actor, payout, stored
+
+
+def test_versioning__a_version_stored_before_a_stricter_check_still_loads_and_acts(
+        database, clock, calendar, tmp_path, monkeypatch):
+    old_text = PAYOUT_BEFORE_QUOTING.read_text(encoding="utf-8")
+    now, actor, payout, stored = stored_before_a_check(  # that release had no keyword check
+        database, clock, calendar, tmp_path, monkeypatch, old_text,
+        lambda before: before.setattr(checker, "keyword_problems", lambda *args: []))
     assert "its inputs and its result" in stored.start_schema["properties"]["reward"]
 
     view = to_awaiting_payment(now, actor, payout.id)
@@ -199,9 +209,11 @@ def test_versioning__a_version_stored_before_a_stricter_check_still_loads_and_ac
     assert result.exit_code == 1
     [problem] = [line for line in result.output.splitlines() if line.startswith(f"{path}:")]
     assert problem.startswith(f"{path}:{expected}")
-    (folder / "payout.yaml").write_text(old_text, encoding="utf-8")
+    definitions = tmp_path / "definitions"
+    (definitions / "payout.yaml").write_text(old_text, encoding="utf-8")
     with pytest.raises(DefinitionError) as caught:
-        Engine(database, clock=clock, calendar=calendar, definitions=folder).load_definitions()
+        Engine(database, clock=clock, calendar=calendar,
+               definitions=definitions).load_definitions()
     assert [str(p).split(" (")[0] for p in caught.value.problems] == [f"payout.yaml:{expected}"]
     assert versions(now)["payout"] == [1, 2]
 
@@ -217,25 +229,10 @@ is meant), ``requires_comment: "yes"`` (a text where true or false is) and a lab
 def test_versioning__a_version_stored_with_loose_shapes_still_loads_and_keeps_duties_apart(
         database, clock, calendar, tmp_path, monkeypatch):
     old_text = PAYOUT_WITH_LOOSE_SHAPES.read_text(encoding="utf-8")
-    folder = tmp_path / "definitions"
-    folder.mkdir()
-    (folder / "bonus.yaml").write_text(BONUS, encoding="utf-8")
-    (folder / "payout.yaml").write_text(old_text, encoding="utf-8")
-    with monkeypatch.context() as before:  # the release that stored it had no shape checks
-        before.setattr(checker.Checker, "add_if_new", lambda self, line, reason: None)
-        then = folder_engine(database, clock, calendar, folder)
-        actor = actor_getter(then)
-        payout = bonus_payout(then, actor, "800.00")
-    assert (payout.state, payout.definition_version) == ("under_list_confirmation", 1)
-
-    # The file is fixed; the release with the shape checks starts on the same database.
-    shutil.copy(default_folder() / "payout.yaml", folder / "payout.yaml")
-    now = folder_engine(database, clock, calendar, folder)
-    assert versions(now)["payout"] == [1, 2]
-    [old_id] = [r["id"] for r in now.catalog.versions()
-                if r["name"] == "payout" and r["version"] == 1]
-    stored = now.catalog.by_id(int(old_id)).definition
-    assert stored.source == old_text
+    now, actor, payout, stored = stored_before_a_check(  # that release had no shape checks
+        database, clock, calendar, tmp_path, monkeypatch, old_text,
+        lambda before: before.setattr(checker.Checker, "add_if_new",
+                                      lambda self, line, reason: None))
     step = stored.states["under_list_confirmation"].step
     assert step is not None and step.deadline_days == 1
     [approve] = stored.transitions_for("under_finance_review", "approve")
