@@ -1,6 +1,14 @@
-"""Editing definition texts in tests: one exact replacement, and the line a fragment is on."""
+"""Definition texts in tests: one exact replacement, the line a fragment is on, and a file
+with many edits checked on the command line."""
 
 from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+from click.testing import CliRunner
+
+from workflow.cli import cli
 
 
 def edit(text: str, old: str, new: str) -> str:
@@ -12,3 +20,20 @@ def line_of(text: str, fragment: str) -> int:
     lines = [n for n, line in enumerate(text.splitlines(), start=1) if fragment in line]
     assert len(lines) == 1, f"{fragment!r} is on lines {lines}"
     return lines[0]
+
+
+def assert_check_reports_each_edit(folder: Path, text: str,
+                                   edits: Sequence[tuple[str, str, str, str]]) -> None:
+    """``text`` with every (old, new, fragment, words) edit made, checked as one file: one
+    problem per edit, on the fragment's line, saying ``words``."""
+    for old, new, _fragment, _words in edits:
+        text = edit(text, old, new)
+    path = folder / "tiny.yaml"
+    path.write_text(text, encoding="utf-8")
+    result = CliRunner().invoke(cli, ["definitions", "check", str(path)])
+    assert result.exit_code == 1
+    lines = [line for line in result.output.splitlines() if line.startswith(f"{path}:")]
+    assert len(lines) == len(edits), result.output
+    for _old, _new, fragment, words in edits:
+        prefix = f"{path}:{line_of(text, fragment)}: "
+        assert any(line.startswith(prefix) and words in line for line in lines), (prefix, lines)

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from tests.definition_text import edit, line_of
+from tests.definition_text import assert_check_reports_each_edit, edit, line_of
 from workflow.cli import cli
 from workflow.definition import Problem, default_folder, load_folder, parse
 from workflow.errors import DefinitionError
@@ -429,18 +429,7 @@ def test_definition__cli_passes_the_shipped_definitions():
 
 
 def test_definition__cli_prints_every_problem_with_file_and_line(tmp_path):
-    text = TINY
-    for old, new, _fragment, _words in EDITS:
-        text = edit(text, old, new)
-    path = tmp_path / "tiny.yaml"
-    path.write_text(text, encoding="utf-8")
-    result = run_check(path)
-    assert result.exit_code == 1
-    lines = [line for line in result.output.splitlines() if line.startswith(f"{path}:")]
-    assert len(lines) == len(EDITS), result.output
-    for _old, _new, fragment, words in EDITS:
-        prefix = f"{path}:{line_of(text, fragment)}: "
-        assert any(line.startswith(prefix) and words in line for line in lines), (prefix, lines)
+    assert_check_reports_each_edit(tmp_path, TINY, EDITS)
 
 
 def test_definition__cli_checks_a_folder_and_several_paths(tmp_path):

@@ -6,11 +6,9 @@ as written; a stored version with such a value still loads, read as it was when 
 from __future__ import annotations
 
 import pytest
-from click.testing import CliRunner
 
-from tests.definition_text import edit, line_of
+from tests.definition_text import assert_check_reports_each_edit, edit, line_of
 from tests.test_definition__check import TINY
-from workflow.cli import cli
 from workflow.definition import Problem, parse
 from workflow.errors import DefinitionError
 
@@ -193,15 +191,4 @@ EVERY = [
 
 
 def test_shapes__the_command_line_lists_every_wrong_shape_of_a_file_at_once(tmp_path):
-    text = TINY
-    for old, new, _fragment, _words in EVERY:
-        text = edit(text, old, new)
-    path = tmp_path / "tiny.yaml"
-    path.write_text(text, encoding="utf-8")
-    result = CliRunner().invoke(cli, ["definitions", "check", str(path)])
-    assert result.exit_code == 1
-    lines = [line for line in result.output.splitlines() if line.startswith(f"{path}:")]
-    assert len(lines) == len(EVERY), result.output
-    for _old, _new, fragment, words in EVERY:
-        prefix = f"{path}:{line_of(text, fragment)}: "
-        assert any(line.startswith(prefix) and words in line for line in lines), (prefix, lines)
+    assert_check_reports_each_edit(tmp_path, TINY, EVERY)
