@@ -19,7 +19,7 @@ from __future__ import annotations
 import re
 import sqlite3
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import AbstractContextManager, contextmanager, nullcontext
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from time import perf_counter
 from typing import Any
@@ -227,10 +227,9 @@ class Replay:
         cursor = self.cursor
         commit: Callable[[], None] = self.connection.commit
         checkpointer = self.checkpointer
-        turn: AbstractContextManager[Any] = checkpointer.turn if checkpointer else nullcontext()
         for _name, steps in self.plan.calls:
             began = perf_counter()
-            with turn:
+            with checkpointer.writing() if checkpointer else nullcontext():
                 for step in steps:
                     if step.many:
                         rows = [_bind(p, s, new) for p, s in zip(step.params, step.slots,
@@ -244,8 +243,6 @@ class Replay:
                         if step.produces is not None:
                             new[step.produces] = rows[0][0]
                 commit()
-            if checkpointer is not None:
-                checkpointer.committed()
             if timings is not None:
                 timings.append(perf_counter() - began)
 

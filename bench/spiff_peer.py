@@ -47,20 +47,18 @@ class SpiffPeer:
         workflow.data.update(START_DATA)
         workflow.do_engine_steps()
         state = self.serializer.serialize_json(workflow)
-        with self.checkpointer.turn:
+        with self.checkpointer.writing():
             self.conn.execute("BEGIN IMMEDIATE")
             cursor = self.conn.execute(
                 "INSERT INTO spiff_instances (version, state) VALUES (1, ?) RETURNING id",
                 (state,))
             instance_id = int(cursor.fetchone()[0])
             self.conn.commit()
-        self.checkpointer.committed()
         return instance_id
 
     def act(self, instance_id: int, data: dict[str, Any]) -> None:
-        with self.checkpointer.turn:
+        with self.checkpointer.writing():
             self._act(instance_id, data)
-        self.checkpointer.committed()
 
     def _act(self, instance_id: int, data: dict[str, Any]) -> None:
         conn = self.conn

@@ -26,6 +26,8 @@ import os
 import sqlite3
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 log = logging.getLogger(__name__)
@@ -74,6 +76,14 @@ class Checkpointer:
             self._stopping = True
             self._due.set()
         thread.join(timeout=10)
+
+    @contextmanager
+    def writing(self) -> Iterator[None]:
+        """One write transaction of this process: its turn held, a checkpoint due after it
+        committed (not when it failed)."""
+        with self.turn:
+            yield
+        self.committed()
 
     def committed(self) -> None:
         """A write transaction committed: checkpoint soon (cheap when one is due already)."""

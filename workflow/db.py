@@ -186,7 +186,7 @@ class Database:
             with self._transaction(self._kept_writers) as conn:
                 yield conn
             return
-        with self._write_turn:
+        with self._checkpointer.writing() if self._checkpointer else self._write_turn:
             conn = self._kept_writers.take()
             # BEGIN and COMMIT straight on the driver: SQLAlchemy's transaction objects cost
             # as much as a statement. Should a caller run a SQLAlchemy statement meanwhile,
@@ -208,8 +208,6 @@ class Database:
                 conn.close()  # back to the pool rather than kept
                 raise
             self._kept_writers.give_back(conn)
-        if self._checkpointer is not None:
-            self._checkpointer.committed()
 
     @contextmanager
     def read(self) -> Iterator[Connection]:
