@@ -118,6 +118,27 @@ def test_web__profile_issues_an_api_token_that_works(login):
     assert response.status_code == 200
 
 
+def test_web__a_token_revoked_on_the_profile_is_refused_at_once(login):
+    owner = login("head_smelting")
+    page = form_post(owner, "/auth/profile/token").get_data(as_text=True)
+    token = re.search(r'<pre class="token" id="token">([^<]+)</pre>', page).group(1)
+    revoke = re.search(r'action="(/auth/profile/tokens/(\d+)/revoke)"', page)
+    assert revoke, "the profile lists no token to revoke"
+    api = owner.application.test_client()
+    bearer = {"Authorization": f"Bearer {token}"}
+    assert api.get("/api/v1/tasks", headers=bearer).status_code == 200
+
+    other = login("head_power")  # somebody else's token is not theirs to revoke
+    assert form_post(other, revoke.group(1)).status_code == 404
+    assert api.get("/api/v1/tasks", headers=bearer).status_code == 200
+
+    assert form_post(owner, revoke.group(1)).status_code == 302
+    assert api.get("/api/v1/tasks", headers=bearer).status_code == 401
+    listed = owner.get("/auth/profile").get_data(as_text=True)
+    assert f"#{revoke.group(2)}" in listed
+    assert revoke.group(1) not in listed, "a revoked token still offers Revoke"
+
+
 def _post_rules(app):
     for rule in app.url_map.iter_rules():
         if "POST" in (rule.methods or ()) and not rule.rule.startswith("/api/"):

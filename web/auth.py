@@ -10,6 +10,7 @@ from flask import (
     Blueprint,
     Flask,
     Request,
+    abort,
     current_app,
     flash,
     g,
@@ -231,7 +232,15 @@ def logout() -> Any:
 @bp.get("/profile")
 @login_required
 def profile() -> Any:
-    return render_template("profile.html", token=None, delegations=_delegations())
+    return _profile(token=None)
+
+
+def _profile(*, token: str | None) -> Any:
+    actor = require_actor()
+    with engine().db.read() as conn:
+        tokens = org.tokens_of(conn, user_id=actor.id)
+    return render_template("profile.html", token=token, tokens=tokens,
+                           delegations=_delegations())
 
 
 def _delegations() -> list[Any]:
@@ -246,7 +255,19 @@ def new_token() -> Any:
     actor = require_actor()
     with engine().db.write() as conn:
         token = org.issue_token(conn, username=actor.username, now=engine().clock.now())
-    return render_template("profile.html", token=token, delegations=_delegations())
+    return _profile(token=token)
+
+
+@bp.post("/profile/tokens/<int:token_id>/revoke")
+@login_required
+def revoke_token(token_id: int) -> Any:
+    """Only one's own tokens: anyone else's, like an unknown one, is not found."""
+    actor = require_actor()
+    with engine().db.write() as conn:
+        if not org.revoke_token(conn, user_id=actor.id, token_id=token_id):
+            abort(404)
+    flash(_("Token revoked. Requests with it are refused from now on."), "ok")
+    return redirect(url_for("auth.profile"))
 
 
 @bp.post("/profile/password")

@@ -194,6 +194,30 @@ def issue_token(conn: Connection, *, username: str, now: datetime) -> str:
     return token
 
 
+@dataclass(frozen=True)
+class TokenInfo:
+    """What its owner may know of a token: the token itself is never stored, only its hash."""
+
+    id: int
+    created_at: datetime
+    revoked: bool
+
+
+def tokens_of(conn: Connection, *, user_id: int) -> list[TokenInfo]:
+    rows = conn.execute(select(TOKENS.c.id, TOKENS.c.created_at, TOKENS.c.revoked)
+                        .where(TOKENS.c.user_id == user_id).order_by(TOKENS.c.id.desc()))
+    return [TokenInfo(r.id, r.created_at, bool(r.revoked)) for r in rows]
+
+
+def revoke_token(conn: Connection, *, user_id: int, token_id: int) -> bool:
+    """Revoke one of the user's own tokens; False when the user has no such token. The next
+    request with it is refused, in every process (tokens are checked on every request)."""
+    done = conn.execute(update(TOKENS).where(TOKENS.c.id == token_id,
+                                             TOKENS.c.user_id == user_id)
+                        .values(revoked=True))
+    return bool(done.rowcount)
+
+
 _ACTOR_BY_TOKEN = (
     "SELECT u.id, u.username, u.department, r.role, r.scope "
     "FROM api_tokens t JOIN users u ON u.id = t.user_id "
