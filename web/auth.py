@@ -99,7 +99,7 @@ def bearer_token() -> str | None:
 def _token_actor(token: str) -> Actor | None:
     """Checked in the database on every request: a revoked token, a deactivated user or a
     removed role takes effect on the very next request, in every process."""
-    with engine().db.read() as conn:
+    with engine().db.one_read() as conn:
         return org.actor_by_token(conn, token)
 
 
