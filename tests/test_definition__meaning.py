@@ -88,3 +88,35 @@ def test_meaning__a_start_form_open_to_any_field_lets_any_name_be_a_field():
 
 def test_meaning__the_command_line_lists_every_mistake_of_a_file_at_once(tmp_path):
     assert_check_reports_each_edit(tmp_path, SUGGESTION, [p.values for p in MEANINGS])
+
+
+ACCEPTANCE = (default_folder() / "acceptance.yaml").read_text(encoding="utf-8")
+RECTIFICATION = "reminders: {before_days: 5, overdue: false}"
+"""The owner's rectification: due in 20 working days, when its timer leaves the state."""
+TIMER = "{state: under_rectification, after_working_days: 20, action: rectification_overdue}"
+LEAVES = ("state 'under_rectification' reminders: the timer 'rectification_overdue' leaves "
+          "'under_rectification' after 20 working days, before the")
+
+
+@pytest.mark.parametrize(("ladder", "late"), [
+    ("{before_days: 5}", "overdue reminder"),
+    ("{overdue: false, escalate: {after_days: 1, to: {role: sta_admin}}}", "escalation"),
+    ("{escalate: {after_days: 1, to: {role: sta_admin}}}", "overdue reminder and the escalation"),
+])
+def test_meaning__a_rung_after_the_timer_that_leaves_the_state_is_a_problem(tmp_path, ladder,
+                                                                             late):
+    text = edit(ACCEPTANCE, RECTIFICATION, f"reminders: {ladder}")
+    assert_check_reports_each_edit(tmp_path, ACCEPTANCE, [
+        (RECTIFICATION, f"reminders: {ladder}", f"reminders: {ladder}",
+         f"{LEAVES} {late} (deadline_days 20)")])
+    assert problems(text, stored=True) == []
+
+
+@pytest.mark.parametrize(("old", "new"), [
+    (TIMER, TIMER.replace("20", "21")),  # the overdue reminder comes on the 21st morning
+    ("    by: system\n", "    by: system\n    unless: [{field_equals: {field: verdict, "
+                         "value: pass}}]\n"),  # the timer may leave the item where it is
+])
+def test_meaning__a_rung_before_the_timer_or_a_timer_that_may_not_leave_is_no_problem(old, new):
+    text = edit(edit(ACCEPTANCE, RECTIFICATION, "reminders: {before_days: 5}"), old, new)
+    assert problems(text) == []
