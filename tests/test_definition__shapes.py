@@ -110,7 +110,7 @@ SHAPES = [
                  f"{REVIEW}: scope_from must be the name of a data field, got 5",
                  id="scope_from-a-number"),
     pytest.param(TINY, "assignees: [{role: sta_admin}]",
-                 "assignees: [{role: sta_admin, scope_from: title, scope: it}]", "scope: it",
+                 "assignees: [{role: dept_head, scope_from: title, scope: it}]", "scope: it",
                  f"{REVIEW}: give scope_from or scope, not both (scope_from wins)",
                  id="scope_from-and-scope"),
     pytest.param(SCORED, "min: 0, max: 10}\n          - {name: cost",

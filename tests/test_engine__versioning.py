@@ -268,3 +268,47 @@ def test_versioning__a_version_stored_with_loose_shapes_still_loads_and_keeps_du
         f"{path}:{line_of(old_text, 'not_by_actors_of: confirm_list')}: transition 'approve': "
         "not_by_actors_of must be a list of action names, got the text 'confirm_list'",
     ]
+
+
+PAYOUT_WITH_LOOSE_MEANINGS = (Path(__file__).parent / "stored_versions"
+                              / "payout_with_loose_meanings.yaml")
+"""payout.yaml as a release before the checks of meaning could store it: a reminder as many
+working days before the deadline as the task has (``before_days: 5``), a copy to
+``scope_from: departmnt`` (no such field) and to the auditor within a scope (never granted
+in one), and a guard on the field ``yaer`` (no such field)."""
+
+
+def test_versioning__a_version_stored_with_mistakes_of_meaning_still_loads_and_acts(
+        database, clock, calendar, tmp_path, monkeypatch):
+    old_text = PAYOUT_WITH_LOOSE_MEANINGS.read_text(encoding="utf-8")
+    now, actor, payout, stored = stored_before_a_check(  # that release had no such checks
+        database, clock, calendar, tmp_path, monkeypatch, old_text,
+        lambda before: before.setattr(checker.Checker, "add_if_new",
+                                      lambda self, line, reason: None))
+    step = stored.states["under_finance_review"].step
+    assert step is not None and [a.role for a in step.copy_to] == ["dept_head", "auditor"]
+
+    view = to_awaiting_payment(now, actor, payout.id)
+    assert (view.state, view.definition_version) == ("awaiting_payment", 1)
+    paid = now.act(payout.id, "confirm_payment", actor=actor("finance_2"),
+                   data={"payment_reference": "PAY-2026-000779"})
+    assert (paid.state, paid.definition_version) == ("paid", 1)
+    assert_all_replay(now)
+
+    # The same text as a file is refused: every mistake on its line.
+    path = tmp_path / "payout.yaml"
+    path.write_text(old_text, encoding="utf-8")
+    result = CliRunner().invoke(cli, ["definitions", "check", str(path)])
+    assert result.exit_code == 1
+    review = "state 'under_finance_review' step copy_to"
+    assert [line for line in result.output.splitlines() if line.startswith(f"{path}:")] == [
+        f"{path}:{line_of(old_text, 'before_days: 5')}: state 'under_list_confirmation' step "
+        "reminders: before_days 5 is not less than deadline_days 5: the reminder would fall on "
+        "the day the task opens or before it",
+        f"{path}:{line_of(old_text, 'role: auditor')}: {review}: role 'auditor' is granted "
+        "without a scope; leave out scope 'finance_dept'",
+        f"{path}:{line_of(old_text, 'departmnt')}: {review}: scope_from: no field 'departmnt' "
+        "in this definition",
+        f"{path}:{line_of(old_text, 'yaer')}: transition 'cancel': guard 'field_in': field: no "
+        "field 'yaer' in this definition",
+    ]

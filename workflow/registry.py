@@ -39,6 +39,9 @@ class Entry:
     """An effect that only checks the data (re-run when the proposer revises it)."""
     sets: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
     """The schema of each field the effect writes into the item's data (to show them)."""
+    names_written: tuple[str, ...] = ()
+    """The parameters that name further fields the effect writes (a list of names, or a
+    mapping whose keys are), so a definition may name those fields elsewhere."""
 
 
 GUARDS: dict[str, Entry] = {}
@@ -65,10 +68,11 @@ def guard(name: str, properties: Mapping[str, Any], required: list[str] | None =
 
 
 def effect(name: str, properties: Mapping[str, Any], required: list[str] | None = None, *,
-           validates: bool = False, sets: Mapping[str, Any] | None = None):
+           validates: bool = False, sets: Mapping[str, Any] | None = None,
+           names_written: tuple[str, ...] = ()):
     def register(func: Callable[..., None]) -> Callable[..., None]:
         EFFECTS[name] = Entry(name, func, _params(properties, required), validates,
-                              MappingProxyType(dict(sets or {})))
+                              MappingProxyType(dict(sets or {})), names_written)
         return func
 
     return register
@@ -135,7 +139,8 @@ INTERNAL_GUARDS = frozenset({"came_from", "chosen_target"})
 # ---------------------------------------------------------------- effects
 
 
-@effect("set_fields", {"values": {"type": "object", "minProperties": 1}})
+@effect("set_fields", {"values": {"type": "object", "minProperties": 1}},
+        names_written=("values",))
 def set_fields(ctx: ActionContext, *, values: Mapping[str, Any]) -> None:
     for key, value in values.items():
         ctx.set(key, value)
@@ -245,6 +250,7 @@ def decide_reward(ctx: ActionContext, *, rules: list[Mapping[str, Any]],
         "owner_only": {"type": "boolean"},
     },
     required=["field", "workflow", "states", "kind"],
+    names_written=("copy",),
 )
 def link_parent(
     ctx: ActionContext,

@@ -3,12 +3,13 @@ keys, JSON Schemas (with their examples), guards and effects named from the regi
 
 A checker reads either a new file, with every check, or the text of a version already
 stored (``stored=True``), without the checks that only guard new files (``schema_checks``,
-``shapes``; each goes through ``add_if_new``): that text was accepted when it was stored, and
-running instances must go on loading it."""
+``shapes``, ``item_fields``; each goes through ``add_if_new``): that text was accepted when it
+was stored, and running instances must go on loading it."""
 
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any
 
@@ -23,6 +24,16 @@ from .yaml_lines import item_line, line_of, plain, shown
 SNAKE_CASE = re.compile(r"^[a-z][a-z0-9_]*$")
 
 
+@dataclass(frozen=True)
+class FieldName:
+    """A data field named by the file (a ``scope_from``, a guard's ``field``), kept until
+    every form and effect is read and the fields an item can have are known."""
+
+    line: int
+    where: str
+    name: str
+
+
 class Checker:
     """Collects every problem of one file instead of stopping at the first."""
 
@@ -30,6 +41,9 @@ class Checker:
         self.file = file
         self.stored = stored
         self.problems: list[Problem] = []
+        self.field_names: list[FieldName] = []
+        self.fields_unknown = False
+        """A schema or an effect was refused: the fields it declares or writes are unknown."""
 
     def add(self, line: int, reason: str) -> None:
         self.problems.append(Problem(self.file, line, reason))
@@ -38,6 +52,13 @@ class Checker:
         """A problem of a new file only: a stored version was accepted without this check."""
         if not self.stored:
             self.add(line, reason)
+
+    def names_field(self, node: Any, key: str, where: str) -> None:
+        """Keeps ``key`` of ``node`` to be checked as the name of a data field (a value that is
+        no text is a problem of its shape, reported where it is read)."""
+        value = node.get(key) if isinstance(node, dict) else None
+        if isinstance(value, str) and value.strip():
+            self.field_names.append(FieldName(line_of(node, key), f"{where}: {key}", value))
 
     def keys(self, node: Any, allowed: set[str], where: str) -> None:
         if not isinstance(node, dict):
@@ -51,11 +72,13 @@ class Checker:
             return dict(EMPTY_OBJECT)
         if not isinstance(node, dict):
             self.add(line, f"{where}: a schema must be a mapping")
+            self.fields_unknown = True
             return dict(EMPTY_OBJECT)
         expanded = expand(plain(node))
         problem = schema_problem(expanded)
         if problem:
             self.add(line, f"{where}: not a valid JSON Schema: {problem}")
+            self.fields_unknown = True
             return dict(EMPTY_OBJECT)
         if expanded.get("type") != "object":
             self.add(line, f"{where}: the schema must describe an object (type: object)")
@@ -112,6 +135,10 @@ class Checker:
             if errors:
                 self.add(at, f"{where}: {kind} {name!r} parameters: {errors}")
                 continue
+            if kind == "guard" and "field" in entry.params.get("properties", {}):
+                self.names_field(params, "field", f"{where}: guard {name!r}")
             calls.append(Call(name, MappingProxyType(plain(params))))
+        if kind == "effect" and len(calls) < len(node):
+            self.fields_unknown = True  # what the effects left out write is not known
         return tuple(calls)
 

@@ -13,6 +13,8 @@ from ..errors import DefinitionError
 from . import shapes
 from .checker import SNAKE_CASE, Checker
 from .cross_checks import check_graph, check_reminder_actions, declared, parse_timers
+from .item_fields import check_field_names
+from .ladder_timing import check_rungs_before_timers
 from .model import Definition, Problem, State, Transition
 from .step_parser import parse_step
 from .transition_parser import parse_transitions, with_revisions
@@ -94,7 +96,9 @@ def _parse(text: str, file: str, stored: bool) -> Definition:
     transitions = with_revisions(transitions, start_schema, on_start)
     timers = parse_timers(check, doc.get("timers"), states, transitions, line_of(doc, "timers"))
     check_reminder_actions(check, states, transitions)
+    check_rungs_before_timers(check, states, transitions, timers)
     check_graph(check, states, transitions, initial)
+    check_field_names(check, start_schema, on_start, states, transitions)
 
     if check.problems:
         raise DefinitionError(check.problems)

@@ -10,7 +10,7 @@ from fractions import Fraction
 from types import MappingProxyType
 from typing import Any
 
-from ..actors import ROLES
+from ..actors import ROLES, SCOPED_ROLES
 from . import shapes
 from .checker import SNAKE_CASE, Checker
 from .model import (
@@ -37,12 +37,30 @@ def _assignees(check: Checker, raw: Any, line: int, where: str) -> list[Assignee
         if item["role"] not in ROLES:
             check.add(line_of(item, "role"), f"{where}: unknown role {item['role']!r}")
         shapes.text(check, item, "scope_from", where, "the name of a data field")
+        check.names_field(item, "scope_from", where)
         shapes.text(check, item, "scope", where, "a text (a department or field code)")
         if "scope_from" in item and "scope" in item:
             check.add_if_new(line_of(item, "scope"), f"{where}: give scope_from or scope, "
                              "not both (scope_from wins)")
+        _scope_of_role(check, item, where)
         found.append(Assignee(item["role"], item.get("scope_from"), str(item.get("scope", ""))))
     return found
+
+
+def _scope_of_role(check: Checker, item: dict[Any, Any], where: str) -> None:
+    """A role the organisation grants within a department or a field is held by nobody
+    without a scope, and any other role by nobody within one."""
+    role = item["role"]
+    if not isinstance(role, str):
+        return
+    given = [key for key in ("scope_from", "scope")
+             if isinstance(item.get(key), str) and item[key].strip()]
+    if role in SCOPED_ROLES and "scope_from" not in item and "scope" not in item:
+        check.add_if_new(line_of(item, "role"), f"{where}: role {role!r} is granted within a "
+                         f"{SCOPED_ROLES[role]}; give scope_from or scope")
+    elif role in ROLES and role not in SCOPED_ROLES and given:
+        check.add_if_new(line_of(item, given[0]), f"{where}: role {role!r} is granted without "
+                         f"a scope; leave out {given[0]} {item[given[0]]!r}")
 
 
 def _fraction(text: Any) -> bool:
@@ -222,8 +240,14 @@ def _reminders(check: Checker, node: Any, where: str, line: int,
             if action_days is None or not isinstance(action_name, str):
                 check.add(line_of(action), f"{where} action: after_days and name are required")
                 action_name = None
+    before_days = _whole(check, node, "before_days", where)
+    if before_days is not None and isinstance(deadline, int) and not isinstance(deadline, bool) \
+            and before_days >= deadline:
+        check.add_if_new(line_of(node, "before_days"), f"{where}: before_days {before_days} is "
+                         f"not less than deadline_days {deadline}: the reminder would fall on "
+                         "the day the task opens or before it")
     return Reminders(
-        before_days=_whole(check, node, "before_days", where),
+        before_days=before_days,
         overdue=bool(overdue),
         escalate_after_days=escalate_days,
         escalate_to=escalate_to,
