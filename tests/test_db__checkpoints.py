@@ -55,7 +55,9 @@ def test_checkpoints__the_log_starts_again_under_steady_writes(tmp_path, monkeyp
     db, path = open_file(tmp_path)
     write_notes(db, 3_000, size=1_000)  # a page or more each: 3,000+ frames without restarts
     log_pages = os.path.getsize(f"{path}-wal") / 4_096
-    assert log_pages < 1_500, log_pages
+    # Without restarts the log grows past 9,000 pages. A quiet machine stays under 1,500; a
+    # loaded one restarts later (2,253 pages seen), so the bound leaves room for that.
+    assert log_pages < 4_500, log_pages
     db.dispose()
 
 
