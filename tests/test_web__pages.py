@@ -290,3 +290,12 @@ def test_web__a_reward_decision_shows_its_money_as_money(login, engine, actor):
     for amount in amounts:
         assert f">{amount}<" not in text, amount  # never the bare stored text
         assert f">¥{Decimal(amount):,.2f}<" in text, amount
+
+
+def test_web__the_profile_names_roles_and_where_they_are_held(login):
+    head = login("head_smelting")
+    english = head.get("/auth/profile", headers={"Accept-Language": "en-US"})
+    assert "Department head · Smelting plant" in english.get_data(as_text=True)
+    chinese = head.get("/auth/profile", headers={"Accept-Language": "zh-CN,zh;q=0.9"})
+    page = chinese.get_data(as_text=True)
+    assert "电解铝厂" in page and "dept_head" not in page

@@ -239,7 +239,9 @@ def _profile(*, token: str | None) -> Any:
     actor = require_actor()
     with engine().db.read() as conn:
         tokens = org.tokens_of(conn, user_id=actor.id)
-    return render_template("profile.html", token=token, tokens=tokens,
+    from .screens import role_names
+
+    return render_template("profile.html", token=token, tokens=tokens, roles=role_names(actor),
                            delegations=_delegations())
 
 

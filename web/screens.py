@@ -34,6 +34,17 @@ def choices(workflow: str | None = None) -> Choices:
                    [(f["code"], f[key]) for f in fields], users, states)
 
 
+def role_names(person: Actor) -> list[str]:
+    """The person's roles in words, each with the department or field it is held in."""
+    from workflow.actors import SCOPED_ROLES
+
+    from .forms import role_label
+
+    named = choices()
+    return sorted(role_label(role, named.name(SCOPED_ROLES.get(role, ""), scope) if scope else "")
+                  for role, scope in person.roles)
+
+
 def working_days_left(due: datetime | None) -> int | None:
     if due is None:
         return None

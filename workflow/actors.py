@@ -46,6 +46,3 @@ class Actor:
     def read_only(self) -> bool:
         """An auditor reads everything and changes nothing."""
         return any(role == "auditor" for role, _ in self.roles)
-
-    def role_labels(self) -> list[str]:
-        return sorted(f"{r}@{s}" if s else r for r, s in self.roles)
