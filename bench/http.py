@@ -136,8 +136,42 @@ class Client:
         return 0
 
 
-def run_level(port: int, clients: int, work: queue.Queue[Any], make_request: Any
-              ) -> dict[str, Any]:
+def cpu_seconds(server_pid: int) -> dict[str, float] | None:
+    """CPU time used so far (user and system) by the server's processes, the database
+    server's and this benchmark's (the clients), read from /proc; None where there is none.
+
+    Processes that have ended are not counted, so only differences over a level in which
+    none ends mean anything (the server's workers and the database's sessions live on)."""
+    proc = Path("/proc")
+    if not (proc / "self" / "stat").exists():
+        return None
+    tick = os.sysconf("SC_CLK_TCK")
+    found = {"server": 0.0, "database": 0.0, "clients": 0.0}
+    parents: dict[int, int] = {}
+    times: dict[int, tuple[str, float]] = {}
+    for entry in proc.iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        name = stat[stat.index("(") + 1:stat.rindex(")")]
+        fields = stat[stat.rindex(")") + 2:].split()
+        parents[int(entry.name)] = int(fields[1])
+        times[int(entry.name)] = (name, (int(fields[11]) + int(fields[12])) / tick)
+    for pid, (name, seconds) in times.items():
+        if pid == os.getpid():
+            found["clients"] += seconds
+        elif pid == server_pid or parents.get(pid) == server_pid:
+            found["server"] += seconds
+        elif name == "postgres":
+            found["database"] += seconds
+    return found
+
+
+def run_level(port: int, clients: int, work: queue.Queue[Any], make_request: Any,
+              server_pid: int | None = None) -> dict[str, Any]:
     latencies: list[float] = []
     statuses: dict[int, int] = {}
     lock = threading.Lock()
@@ -162,14 +196,19 @@ def run_level(port: int, clients: int, work: queue.Queue[Any], make_request: Any
                 statuses[status] = statuses.get(status, 0) + count
 
     threads = [threading.Thread(target=worker) for _ in range(clients)]
+    cpu_before = cpu_seconds(server_pid) if server_pid else None
     began = time.perf_counter()
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
     elapsed = time.perf_counter() - began
+    cpu_after = cpu_seconds(server_pid) if server_pid else None
+    cpu_ms = ({k: 1000 * (cpu_after[k] - cpu_before[k]) / max(1, len(latencies))
+               for k in cpu_after} if cpu_before and cpu_after else None)
     latencies.sort()
     return {
+        "cpu_ms": cpu_ms,
         "clients": clients, "requests": len(latencies), "seconds": elapsed,
         "per_second": len(latencies) / elapsed if elapsed else 0.0,
         "p50_ms": 1000 * statistics.median(latencies),
@@ -204,7 +243,8 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def measure(url: str, workers: int, approvals: int, floor: int) -> list[dict[str, Any]]:
+def measure(url: str, workers: int, approvals: int, floor: int, threads: int = 32
+            ) -> list[dict[str, Any]]:
     warm = 2 * max(CLIENTS)
     total = approvals * len(CLIENTS) + warm
     log(f"preparing {total} suggestions on {url.split('@')[-1]} …")
@@ -212,7 +252,7 @@ def measure(url: str, workers: int, approvals: int, floor: int) -> list[dict[str
     port = free_port()
     env = {**os.environ, "INNOFLOW_BENCH_URL": url}
     server = subprocess.Popen([sys.executable, __file__, "--serve", str(port),
-                               "--workers", str(workers)], env=env)
+                               "--workers", str(workers), "--threads", str(threads)], env=env)
     rows = []
     try:
         wait_for(port)
@@ -242,17 +282,43 @@ def measure(url: str, workers: int, approvals: int, floor: int) -> list[dict[str
             work = batch(todo[:approvals])
             todo = todo[approvals:]
             floor_row = run_level(port, clients, healthz_work(floor),
-                                  lambda _: ("GET", "/healthz", None, {}))
-            act_row = run_level(port, clients, work, approve)
+                                  lambda _: ("GET", "/healthz", None, {}), server.pid)
+            act_row = run_level(port, clients, work, approve, server.pid)
             rows.append({"clients": clients, "floor": floor_row, "approve": act_row})
             log(f"{clients:>3} clients: healthz {floor_row['per_second']:8.0f}/s "
                 f"p50 {floor_row['p50_ms']:6.2f} ms p99 {floor_row['p99_ms']:6.2f} ms | "
                 f"approve {act_row['per_second']:7.0f}/s p50 {act_row['p50_ms']:6.2f} ms "
                 f"p99 {act_row['p99_ms']:6.2f} ms statuses {act_row['statuses']}")
+            if floor_row["cpu_ms"] and act_row["cpu_ms"]:
+                log(f"             CPU ms per request (server, database, clients): healthz "
+                    f"{_cpu_text(floor_row['cpu_ms'])} | approve {_cpu_text(act_row['cpu_ms'])}")
     finally:
         server.terminate()
         server.wait(timeout=30)
     return rows
+
+
+def _cpu_text(cpu: dict[str, float]) -> str:
+    return " + ".join(f"{cpu[k]:.2f}" for k in ("server", "database", "clients")) + \
+        f" = {sum(cpu.values()):.2f}"
+
+
+def cpu_table(rows: list[dict[str, Any]]) -> str:
+    """Where each request's CPU time went: what bounds the rate once the cores are busy."""
+    if not all(r["floor"]["cpu_ms"] and r["approve"]["cpu_ms"] for r in rows):
+        return ""
+    lines = ["CPU time per request, ms (user + system, from /proc): the server's processes, "
+             "the database server's, the clients'.", "",
+             "| clients | /healthz server | database | clients | total "
+             "| approval server | database | clients | total |",
+             "|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    for row in rows:
+        cells = [row["clients"]]
+        for part in (row["floor"]["cpu_ms"], row["approve"]["cpu_ms"]):
+            cells += [f"{part[k]:.2f}" for k in ("server", "database", "clients")]
+            cells.append(f"{sum(part.values()):.2f}")
+        lines.append("| " + " | ".join(str(c) for c in cells) + " |")
+    return "\n".join(lines)
 
 
 def table(title: str, rows: list[dict[str, Any]]) -> str:
@@ -266,7 +332,8 @@ def table(title: str, rows: list[dict[str, Any]]) -> str:
         lines.append(f"| {row['clients']} | {f['per_second']:.0f} | {f['p50_ms']:.2f} | "
                      f"{f['p99_ms']:.2f} | {a['per_second']:.0f} | {a['p50_ms']:.2f} | "
                      f"{a['p99_ms']:.2f} | {a['per_second'] / f['per_second']:.2f} | {bad} |")
-    return "\n".join(lines)
+    cpu = cpu_table(rows)
+    return "\n".join(lines) + ("\n\n" + cpu if cpu else "")
 
 
 def write_results(sections: list[str], command: str) -> None:
@@ -357,6 +424,8 @@ def main() -> None:
     parser.add_argument("--postgres", help="also measure on this PostgreSQL URL")
     parser.add_argument("--workers", type=int, default=4,
                         help="gunicorn workers for PostgreSQL (SQLite uses one)")
+    parser.add_argument("--threads", type=int, default=32,
+                        help="gunicorn threads per worker (default 32)")
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--no-write", action="store_true")
     parser.add_argument("--inbox-db", type=Path,
@@ -366,19 +435,20 @@ def main() -> None:
     parser.add_argument("--serve", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve:
-        serve(args.serve, args.workers, threads=32)
+        serve(args.serve, args.workers, threads=args.threads)
         return
     approvals, floor = (100, 300) if args.quick else (600, 2000)
     sections = []
     if not args.skip_api:
         with tempfile.TemporaryDirectory() as folder:
             url = f"sqlite:///{folder}/http-bench.db"
-            rows = measure(url, 1, approvals, floor)
-            sections.append(table("SQLite, one gunicorn worker (32 threads)", rows))
+            rows = measure(url, 1, approvals, floor, args.threads)
+            sections.append(table(f"SQLite, one gunicorn worker ({args.threads} threads)", rows))
     postgres = args.postgres or os.environ.get("INNOFLOW_BENCH_POSTGRES_URL")
     if postgres and not args.skip_api:
-        rows = measure(postgres, args.workers, approvals, floor)
-        sections.append(table(f"PostgreSQL, {args.workers} gunicorn workers (32 threads each)",
+        rows = measure(postgres, args.workers, approvals, floor, args.threads)
+        sections.append(table(f"PostgreSQL, {args.workers} gunicorn workers "
+                              f"({args.threads} threads each)",
                               rows))
     if args.inbox_db:
         sections.append(inbox_page(args.inbox_db, 30 if args.quick else 200))
