@@ -148,6 +148,17 @@ def test_browser__my_items_withdraw_and_the_other_forms(live_server, browser, en
     assert withdraw.count() == 1
     assert page.locator(f"form[action$='/instances/{kept.id}/act/withdraw']").count() == 1
     proposer.shot("37-mine")
+    asked: list[str] = []
+
+    def dismiss(dialog):
+        asked.append(dialog.message)
+        dialog.dismiss()
+
+    page.once("dialog", dismiss)  # a second thought: nothing is withdrawn
+    withdraw.locator("button").click()
+    assert len(asked) == 1 and dropped.title in asked[0], asked
+    assert engine.get(dropped.id, actor=actor("demo_proposer")).state != "withdrawn"
+    page.once("dialog", lambda dialog: dialog.accept())
     withdraw.locator("button").click()
     page.wait_for_url(f"{live_server}/mine")
     assert page.locator(".flash.ok").count() == 1

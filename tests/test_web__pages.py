@@ -194,6 +194,8 @@ def test_web__auditor_sees_everything_and_the_chain_status(login, engine, actor)
     assert 'id="chain-ok"' in chain
     page = auditor.get("/instances/1").get_data(as_text=True)
     assert 'id="action-' not in page
+    assert 'href="/new"' not in page and 'href="/mine"' not in page  # nothing to submit
+    assert 'href="/new"' in login("demo_proposer").get("/inbox").get_data(as_text=True)
 
 
 def test_web__chinese_catalog_is_complete_and_compiled():
