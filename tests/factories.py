@@ -70,6 +70,18 @@ def suggestion_to_committee(engine: Engine, actor: ActorGetter) -> InstanceView:
     return view
 
 
+def establish(engine: Engine, actor: ActorGetter, index: int = 0, **overrides: Any
+              ) -> InstanceView:
+    """demo_proposer's project, taken through its reviews to ``established``."""
+    view = make_instance(engine, actor("demo_proposer"), "project", index=index, **overrides)
+    view = act(engine, view, "recommend", actor("head_smelting"))
+    view = act(engine, view, "pass_formal_review", actor("sta_admin"))
+    for name in EXPERTS["smelting"]:
+        view = act(engine, view, "score", actor(name))
+    assert view.state == "under_committee_approval"
+    return act(engine, view, "approve", actor("committee_office"))
+
+
 def make_user(engine: Engine, username: str, *roles: str, department: str = "alumina") -> Actor:
     """Add a user with the given roles (``expert@smelting`` …) and return their Actor."""
     from workflow import org

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.factories import make_instance
+from tests.factories import establish, make_instance
 from tests.test_browser__approval import (
     CHROMIUM,
     LOCALES,
@@ -166,11 +166,15 @@ def test_browser__my_items_withdraw_and_the_other_forms(live_server, browser, en
     assert engine.get(dropped.id, actor=actor("demo_proposer")).state == "withdrawn"
     proposer.shot("38-mine-withdrawn")
 
+    project = establish(engine, actor)
     for number, workflow in ((39, "project"), (40, "acceptance")):
         page.goto(f"{live_server}/new")
         page.click(f"a[href$='/new/{workflow}']")
         page.wait_for_url(f"{live_server}/new/{workflow}")
         assert page.locator("form.submit-form button[value=submit]").count() == 1
+        if workflow == "acceptance":  # the project is picked from one's own, not typed
+            picked = page.locator(f"select[name=project_id] option[value='{project.id}']")
+            assert picked.inner_text() == f"#{project.id} {project.title}"
         proposer.shot(f"{number}-new-{workflow}")
     page.goto(f"{live_server}/new")
     page.click("a[href$='/new/award']")

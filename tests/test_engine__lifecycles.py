@@ -16,6 +16,7 @@ from tests.factories import (
     act,
     actor_getter,
     copy_definitions,
+    establish,
     folder_engine,
     make_instance,
     make_user,
@@ -316,16 +317,6 @@ def test_lifecycles__a_reject_in_a_sequential_step_decides_at_once(sequential_en
 
 
 # ------------------------------------------------------------------ conditional routing
-
-
-def establish(engine: Engine, actor, index: int = 0, **overrides) -> InstanceView:
-    view = make_instance(engine, actor("demo_proposer"), "project", index=index, **overrides)
-    view = act(engine, view, "recommend", actor("head_smelting"))
-    view = act(engine, view, "pass_formal_review", actor("sta_admin"))
-    for name in EXPERTS["smelting"]:
-        view = act(engine, view, "score", actor(name))
-    assert view.state == "under_committee_approval"
-    return act(engine, view, "approve", actor("committee_office"))
 
 
 def test_lifecycles__a_project_above_500000_needs_the_general_manager(engine, actor):

@@ -6,7 +6,7 @@ import io
 from decimal import Decimal
 from typing import Any
 
-from tests.factories import act, make_instance
+from tests.factories import act, establish, make_instance
 from tests.web_helpers import csrf_of, form_post
 from web import forms
 
@@ -301,3 +301,21 @@ def test_web__the_profile_names_roles_and_where_they_are_held(login):
     chinese = head.get("/auth/profile", headers={"Accept-Language": "zh-CN,zh;q=0.9"})
     page = chinese.get_data(as_text=True)
     assert "电解铝厂" in page and "dept_head" not in page
+
+
+def test_web__an_acceptance_names_its_project_from_a_list_of_ones_own(login, engine, actor):
+    project = establish(engine, actor)
+    unfinished = make_instance(engine, actor("demo_proposer"), "project", index=1)
+    owner = login("demo_proposer")
+    page = owner.get("/new/acceptance").get_data(as_text=True)
+    assert f'<option value="{project.id}"' in page and f"#{project.id} {project.title}" in page
+    assert f'<option value="{unfinished.id}"' not in page  # not established yet
+    other = login("power_engineer").get("/new/acceptance").get_data(as_text=True)
+    assert f'<option value="{project.id}"' not in other  # only the owner may report on it
+    response = form_post(owner, "/new/acceptance", {
+        "project_id": str(project.id), "summary": "Pilot done; the product meets the standard.",
+        "intent": "submit"})
+    assert response.status_code == 302
+    view = engine.get(int(response.headers["Location"].rsplit("/", 1)[1]),
+                      actor=actor("demo_proposer"))
+    assert (view.state, view.links) == ("under_formal_review", {"project": [project.id]})

@@ -151,6 +151,8 @@ class Choices:
     fields: list[tuple[str, str]] = field(default_factory=list)
     users: list[tuple[str, str]] = field(default_factory=list)
     states: Mapping[str, Any] = field(default_factory=dict)
+    items: Mapping[str, list[tuple[str, str]]] = field(default_factory=dict)
+    """Per field that names another item (an acceptance's project): the items one may name."""
 
     def name(self, kind: str, code: Any) -> str:
         """The display name of a department, field or user code."""
@@ -176,7 +178,10 @@ def _widget(key: str, name: str, schema: Mapping[str, Any], value: Any, required
     w = Widget("text", name, field_label(key, schema), required, value, errors.get(name))
     kind = schema.get("type")
     fmt = schema.get("format")
-    if "enum" in schema:
+    if name == key and key in choices.items:  # a top-level field naming an item
+        w.kind = "select"
+        w.options = choices.items[key]
+    elif "enum" in schema:
         w.kind = "select"
         w.options = [(str(v), value_label(v, choices.states)) for v in schema["enum"]
                      if v is not None]

@@ -36,9 +36,32 @@ def _form(workflow: str, values: dict[str, Any] | None = None,
     definition = engine().catalog.newest(workflow).definition
     if definition.start_by != "anyone":
         abort(404)
-    widgets = forms.widgets(definition.start_schema, values, errors, choices(workflow))
+    offered = choices(workflow)
+    offered.items = items_to_name(definition, actor())
+    widgets = forms.widgets(definition.start_schema, values, errors, offered)
     return render_template("submit.html", definition=definition, widgets=widgets,
-                           choices=choices(workflow), message=message), status
+                           choices=offered, message=message), status
+
+
+def items_to_name(definition: Any, me: Any) -> dict[str, list[tuple[str, str]]]:
+    """For each field that names the item a new one belongs to (``link_parent``: the project
+    an acceptance reports on), the items that qualify, newest first: the person's own when only
+    the owner may, else those they may see. Nobody has to remember an item's number."""
+    found: dict[str, list[tuple[str, str]]] = {}
+    for call in definition.on_start:
+        if call.name != "link_parent":
+            continue
+        params = call.params
+        kinds = [params["workflow"]] if isinstance(params["workflow"], str) \
+            else list(params["workflow"])
+        options = []
+        for workflow in kinds:
+            for state in params["states"]:
+                page = engine().list_instances(actor=me, workflow=workflow, state=state,
+                                               mine=bool(params.get("owner_only")), limit=100)
+                options += [(v.id, f"#{v.id} {v.title}") for v in page.items]
+        found[params["field"]] = [(str(i), text) for i, text in sorted(options, reverse=True)]
+    return found
 
 
 @bp.get("/new/<workflow>")
