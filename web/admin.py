@@ -6,6 +6,7 @@ from typing import Any
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 
 from workflow import org
 from workflow.definition import load_folder
@@ -16,6 +17,10 @@ from .errors import message_of
 from .screens import engine
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
+
+USER_LABELS = {"username": _l("Username"), "name": _l("Name"), "department": _l("Department"),
+               "role": _l("Roles and scopes"), "password": _l("Password")}
+"""The user form's labels, naming the fields a refused user or role grant is refused for."""
 
 
 def _page(message: str | None = None, status: int = 200) -> Any:
@@ -54,7 +59,7 @@ def add_user() -> Any:
                          password=request.form.get("password") or None,
                          now=engine().clock.now())
     except ValidationFailed as exc:
-        return _page(message_of(exc) + ": " + str(exc.fields), 422)
+        return _page(message_of(exc, USER_LABELS), 422)
     flash(_("User added."), "ok")
     return redirect(url_for("admin.index"))
 
@@ -66,7 +71,7 @@ def set_roles(username: str) -> Any:
         with engine().db.write() as conn:
             org.set_roles(conn, username=username, roles=_roles())
     except ValidationFailed as exc:
-        return _page(message_of(exc) + ": " + str(exc.fields), 422)
+        return _page(message_of(exc, USER_LABELS), 422)
     flash(_("Roles saved."), "ok")
     return redirect(url_for("admin.index"))
 

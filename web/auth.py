@@ -22,12 +22,13 @@ from flask import (
 )
 from flask.sessions import SecureCookieSession, SecureCookieSessionInterface
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import LoginManager, UserMixin, current_user, login_user, logout_user
 
 from workflow import Actor, Engine, logins, org
 from workflow.errors import Forbidden, Unauthenticated, ValidationFailed
 
-from .errors import json_error
+from .errors import json_error, message_of
 
 bp = Blueprint("auth", __name__)
 login_manager = LoginManager()
@@ -272,13 +273,30 @@ def revoke_token(token_id: int) -> Any:
     return redirect(url_for("auth.profile"))
 
 
+PASSWORD_LABELS = {"current_password": _l("Current password"),
+                   "new_password": _l("New password"),
+                   "confirm_password": _l("Repeat the new password")}
+
+
 @bp.post("/profile/password")
 @login_required
 def change_password() -> Any:
+    """A refused change is said on the profile, above the form, not on an error page."""
     actor = require_actor()
-    current = request.form.get("current_password", "")
-    new = request.form.get("new_password", "")
-    if new != request.form.get("confirm_password", ""):
+    try:
+        user = _set_password(actor, request.form.get("current_password", ""),
+                             request.form.get("new_password", ""),
+                             request.form.get("confirm_password", ""))
+    except ValidationFailed as exc:
+        flash(message_of(exc, PASSWORD_LABELS), "error")
+        return redirect(url_for("auth.profile"))
+    login_user(WebUser(user))
+    flash(_("Password changed. Other sessions were logged out."), "ok")
+    return redirect(url_for("auth.profile"))
+
+
+def _set_password(actor: Actor, current: str, new: str, confirm: str) -> logins.SessionUser:
+    if new != confirm:
         raise ValidationFailed("passwords_differ", fields={"confirm_password": "differs"})
     if len(new) < 8:
         raise ValidationFailed("weak_password", fields={"new_password": "at least 8 characters"})
@@ -288,9 +306,7 @@ def change_password() -> Any:
         org.set_password(conn, username=actor.username, password=new)
         user = logins.session_user(conn, user_id=actor.id)
     assert user is not None
-    login_user(WebUser(user))
-    flash(_("Password changed. Other sessions were logged out."), "ok")
-    return redirect(url_for("auth.profile"))
+    return user
 
 
 def init_app(app: Flask) -> None:

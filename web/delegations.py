@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 
 from workflow import delegation
 from workflow.errors import ValidationFailed
@@ -17,6 +18,10 @@ from .errors import message_of
 from .screens import actor, engine
 
 bp = Blueprint("delegations", __name__, url_prefix="/auth/profile/delegations")
+
+LABELS = {"substitute": _l("Substitute (username)"), "starts_on": _l("Starts"),
+          "starts_at": _l("Starts"), "ends_on": _l("Ends"), "ends_at": _l("Ends")}
+"""The delegation form's labels, for the fields a refused delegation names."""
 
 
 def mine() -> list[delegation.DelegationView]:
@@ -44,7 +49,7 @@ def create() -> Any:
                               starts_at=starts, ends_at=ends, now=engine().clock.now())
     except ValidationFailed as exc:
         return render_template("profile.html", token=None, delegations=mine(),
-                               message=f"{message_of(exc)}: {exc.fields}"), 422
+                               message=message_of(exc, LABELS)), 422
     flash(_("Delegation saved."), "ok")
     return redirect(url_for("auth.profile"))
 

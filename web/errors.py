@@ -1,7 +1,12 @@
-"""Engine error codes to HTTP statuses, and the JSON error body of API.md. Only here."""
+"""Engine error codes to HTTP statuses, the JSON error body of API.md, and the error page.
+
+Programs get the error's key and parameters (``api_message_of``), people a sentence in
+their language (``message_of``, from ``error_texts``).
+"""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from flask import Flask, Response, jsonify, render_template, request
@@ -10,6 +15,8 @@ from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
 from workflow.errors import WorkflowError
+
+from .error_texts import api_text, field_reasons, sentence_with_fields, text_of
 
 STATUS = {
     "bad_request": 400,
@@ -49,9 +56,15 @@ def json_error(status: int, code: str, message: str,
     return response
 
 
-def message_of(exc: WorkflowError) -> str:
-    params = ", ".join(f"{k}={v}" for k, v in sorted(exc.params.items()))
-    return f"{exc.message} ({params})" if params else exc.message
+def message_of(exc: WorkflowError, labels: Mapping[str, Any] | None = None) -> str:
+    """What a page tells a person: the error's sentence and each field at fault, named by
+    ``labels`` (the page's form labels) where given."""
+    return sentence_with_fields(exc, labels)
+
+
+def api_message_of(exc: WorkflowError) -> str:
+    """The ``message`` of a JSON error: the key and its parameters, unchanged for clients."""
+    return api_text(exc)
 
 
 def init_app(app: Flask) -> None:
@@ -59,9 +72,9 @@ def init_app(app: Flask) -> None:
     def workflow_error(exc: WorkflowError) -> Any:
         status = status_of(exc.code)
         if wants_json():
-            return json_error(status, exc.code, message_of(exc), exc.fields)
+            return json_error(status, exc.code, api_message_of(exc), exc.fields)
         return render_template("error.html", status=status, code=exc.code,
-                               message=message_of(exc), fields=exc.fields), status
+                               message=text_of(exc), fields=field_reasons(exc.fields)), status
 
     @app.errorhandler(CSRFError)
     def csrf_error(exc: CSRFError) -> Any:
@@ -69,7 +82,7 @@ def init_app(app: Flask) -> None:
             return json_error(400, "bad_request", f"CSRF check failed: {exc.description}")
         return render_template("error.html", status=400, code="bad_request",
                                message=_("The form expired or was not sent from this site. "
-                                         "Please go back and try again."), fields={}), 400
+                                         "Please go back and try again."), fields=[]), 400
 
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException) -> Any:
@@ -81,4 +94,4 @@ def init_app(app: Flask) -> None:
                 response.headers["Allow"] = exc.get_response().headers["Allow"]
             return response
         return render_template("error.html", status=status, code=code,
-                               message=exc.description or exc.name, fields={}), status
+                               message=exc.description or exc.name, fields=[]), status

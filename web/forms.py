@@ -161,6 +161,23 @@ class Choices:
         return next((text for value, text in table if value == code), str(code or ""))
 
 
+def row_label(n: int) -> str:
+    """The n-th row (from 0) of a table of a form, counted from 1 as people count."""
+    return _("row %(n)s", n=n + 1)
+
+
+def labels_of(ws: list[Widget], within: str = "") -> dict[str, str]:
+    """Every input's label by its name (``team.0.share``), with its table and row."""
+    found: dict[str, str] = {}
+    for w in ws:
+        label = f"{within} · {w.label}" if within else w.label
+        found[w.name] = label
+        found.update(labels_of(w.children, label))
+        for n, row in enumerate(w.rows):
+            found.update(labels_of(row, f"{label} · {row_label(n)}"))
+    return found
+
+
 def widgets(schema: Mapping[str, Any], values: Mapping[str, Any] | None,
             errors: Mapping[str, str] | None, choices: Choices, prefix: str = "") -> list[Widget]:
     values = values or {}

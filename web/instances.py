@@ -28,6 +28,7 @@ from workflow.views import InstanceView
 from . import forms
 from .auth import login_required
 from .diagram import layout
+from .error_texts import reasons_by_path
 from .errors import message_of, status_of
 from .screens import actor, choices, definition_of, engine
 
@@ -41,9 +42,11 @@ def upload_folder() -> Path:
 
 
 def render_instance(view: InstanceView, *, failed: str | None = None,
-                    errors: dict[str, str] | None = None, values: dict[str, Any] | None = None,
+                    error: WorkflowError | None = None, values: dict[str, Any] | None = None,
                     message: str | None = None, status: int = 200) -> Any:
+    """The page; ``error`` refused the ``failed`` action, whose form shows it field by field."""
     me = actor()
+    errors = reasons_by_path(error.fields) if error is not None else None
     definition = definition_of(view)
     history = engine().history(view.id, actor=me)
     with engine().db.read() as conn:
@@ -52,12 +55,17 @@ def render_instance(view: InstanceView, *, failed: str | None = None,
     action_forms = []
     for action in view.actions:
         own = action.name == failed
+        widgets = forms.widgets(action.schema, values if own else None,
+                                errors if own else None, form_choices)
         action_forms.append({
             "action": action,
-            "widgets": forms.widgets(action.schema, values if own else None,
-                                     errors if own else None, form_choices),
+            "widgets": widgets,
             "comment_error": (errors or {}).get("comment") if own else None,
         })
+        if own and error is not None:
+            message = message_of(error, {"comment": _("Comment"), **forms.labels_of(widgets)})
+    if error is not None and message is None:
+        message = message_of(error)
     linked = []
     for kind, ids in view.links.items():
         for other in ids:
@@ -112,8 +120,7 @@ def act(instance_id: int, action: str) -> Any:
         engine().act(instance_id, action, actor=me, comment=comment, data=data,
                      expected_version=int(version) if version.isdigit() else None)
     except ValidationFailed as exc:
-        return render_instance(view, failed=action, errors=exc.fields, values=data,
-                               message=message_of(exc), status=422)
+        return render_instance(view, failed=action, error=exc, values=data, status=422)
     except VersionConflict:
         fresh = engine().get(instance_id, actor=me)
         return render_instance(fresh, message=_("Someone acted on this item in the meantime. "
@@ -168,7 +175,7 @@ def attach(instance_id: int) -> Any:
     try:
         store_upload(instance_id, upload)
     except ValidationFailed as exc:
-        return render_instance(view, message=message_of(exc), status=422)
+        return render_instance(view, message=message_of(exc, {"file": _("File")}), status=422)
     flash(_("File attached."), "ok")
     return redirect(url_for("instances.show", instance_id=instance_id))
 

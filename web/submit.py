@@ -11,6 +11,7 @@ from workflow.errors import ValidationFailed, WorkflowError
 
 from . import forms
 from .auth import login_required
+from .error_texts import reasons_by_path
 from .errors import message_of, status_of
 from .instances import store_upload
 from .screens import actor, choices, engine
@@ -31,14 +32,15 @@ def choose() -> Any:
 
 
 def _form(workflow: str, values: dict[str, Any] | None = None,
-          errors: dict[str, str] | None = None, message: str | None = None,
-          status: int = 200) -> Any:
+          error: WorkflowError | None = None, status: int = 200) -> Any:
     definition = engine().catalog.newest(workflow).definition
     if definition.start_by != "anyone":
         abort(404)
+    errors = reasons_by_path(error.fields) if error is not None else None
     offered = choices(workflow)
     offered.items = items_to_name(definition, actor())
     widgets = forms.widgets(definition.start_schema, values, errors, offered)
+    message = message_of(error, forms.labels_of(widgets)) if error is not None else None
     return render_template("submit.html", definition=definition, widgets=widgets,
                            choices=offered, message=message), status
 
@@ -84,14 +86,15 @@ def create(workflow: str) -> Any:
     try:
         view = engine().start(workflow, actor=me, data=data)
     except ValidationFailed as exc:
-        return _form(workflow, data, exc.fields, message_of(exc), 422)
+        return _form(workflow, data, exc, 422)
     except WorkflowError as exc:
-        return _form(workflow, data, exc.fields, message_of(exc), status_of(exc.code))
+        return _form(workflow, data, exc, status_of(exc.code))
     if upload is not None and upload.filename:
         try:
             store_upload(view.id, upload)
         except ValidationFailed as exc:
-            flash(_("The file was not attached: %(error)s", error=message_of(exc)), "error")
+            flash(_("The file was not attached: %(error)s",
+                    error=message_of(exc, {"file": _("File")})), "error")
     if request.form.get("intent") == "submit":
         submit = next((a for a in view.actions if a.outcome == "submit"), None)
         if submit is not None:
