@@ -319,3 +319,8 @@ def test_web__an_acceptance_names_its_project_from_a_list_of_ones_own(login, eng
     view = engine.get(int(response.headers["Location"].rsplit("/", 1)[1]),
                       actor=actor("demo_proposer"))
     assert (view.state, view.links) == ("under_formal_review", {"project": [project.id]})
+
+
+def test_web__admin_lists_definitions_by_their_titles(login):
+    page = login("sta_admin").get("/admin", headers={"Accept-Language": "zh-CN,zh;q=0.9"})
+    assert "项目验收 <small>acceptance</small>" in page.get_data(as_text=True)

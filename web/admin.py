@@ -29,8 +29,11 @@ def _page(message: str | None = None, status: int = 200) -> Any:
         departments = org.departments(conn)
         fields = org.fields(conn)
     _definitions, problems = load_folder(engine().catalog.folder)
+    catalog = engine().catalog
+    versions = catalog.versions()
+    titles = {v["id"]: catalog.by_id(int(str(v["id"]))).definition.title for v in versions}
     return render_template("admin.html", users=users, departments=departments, fields=fields,
-                           versions=engine().catalog.versions(), problems=problems,
+                           versions=versions, titles=titles, problems=problems,
                            calendar_gaps=engine().calendar.unknown_years(
                                range(engine().clock.now().year,
                                      engine().clock.now().year + 2)),
