@@ -1,5 +1,5 @@
-"""Definition texts in tests: one exact replacement, the line a fragment is on, and a file
-with many edits checked on the command line."""
+"""Definition texts in tests: one exact replacement, the line a fragment is on, the problems
+of a text, and a file with many edits checked on the command line."""
 
 from __future__ import annotations
 
@@ -9,6 +9,8 @@ from pathlib import Path
 from click.testing import CliRunner
 
 from workflow.cli import cli
+from workflow.definition import Problem, parse
+from workflow.errors import DefinitionError
 
 
 def edit(text: str, old: str, new: str) -> str:
@@ -22,18 +24,35 @@ def line_of(text: str, fragment: str) -> int:
     return lines[0]
 
 
+def problems_in(text: str, file: str = "tiny.yaml", *, stored: bool = False) -> list[Problem]:
+    """The problems of ``text`` read as ``file`` (or as a stored version); none if it loads."""
+    try:
+        parse(text, file=file, stored=stored)
+    except DefinitionError as exc:
+        assert exc.problems, "a DefinitionError without problems"
+        return list(exc.problems)
+    return []
+
+
+def problems_on_check(folder: Path, text: str) -> list[str]:
+    """``text`` saved as a file and checked on the command line, which must refuse it: each
+    problem as ``line: words`` (the file's name left out)."""
+    path = folder / "tiny.yaml"
+    path.write_text(text, encoding="utf-8")
+    result = CliRunner().invoke(cli, ["definitions", "check", str(path)])
+    assert result.exit_code == 1, result.output
+    return [line.removeprefix(f"{path}:") for line in result.output.splitlines()
+            if line.startswith(f"{path}:")]
+
+
 def assert_check_reports_each_edit(folder: Path, text: str,
                                    edits: Sequence[tuple[str, str, str, str]]) -> None:
     """``text`` with every (old, new, fragment, words) edit made, checked as one file: one
     problem per edit, on the fragment's line, saying ``words``."""
     for old, new, _fragment, _words in edits:
         text = edit(text, old, new)
-    path = folder / "tiny.yaml"
-    path.write_text(text, encoding="utf-8")
-    result = CliRunner().invoke(cli, ["definitions", "check", str(path)])
-    assert result.exit_code == 1
-    lines = [line for line in result.output.splitlines() if line.startswith(f"{path}:")]
-    assert len(lines) == len(edits), result.output
+    lines = problems_on_check(folder, text)
+    assert len(lines) == len(edits), lines
     for _old, _new, fragment, words in edits:
-        prefix = f"{path}:{line_of(text, fragment)}: "
+        prefix = f"{line_of(text, fragment)}: "
         assert any(line.startswith(prefix) and words in line for line in lines), (prefix, lines)

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from tests.definition_text import assert_check_reports_each_edit, edit, line_of
+from tests.definition_text import assert_check_reports_each_edit, edit, line_of, problems_in
 from workflow.cli import cli
 from workflow.definition import Problem, default_folder, load_folder, parse
 from workflow.errors import DefinitionError
@@ -65,15 +65,6 @@ timers:
   - {state: waiting, after_working_days: 2, action: conclude}
 """
 """A small valid definition: a review with conditional routing, a return, a timer."""
-
-
-def problems_in(text: str, file: str = "tiny.yaml") -> list[Problem]:
-    try:
-        parse(text, file=file)
-    except DefinitionError as exc:
-        assert exc.problems, "a DefinitionError without problems"
-        return list(exc.problems)
-    return []
 
 
 def reported(problems: list[Problem], line: int, *words: str) -> bool:

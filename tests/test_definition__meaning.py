@@ -7,21 +7,12 @@ from __future__ import annotations
 
 import pytest
 
-from tests.definition_text import assert_check_reports_each_edit, edit, line_of
-from workflow.definition import Problem, default_folder, parse
-from workflow.errors import DefinitionError
+from tests.definition_text import assert_check_reports_each_edit, edit, line_of, problems_in
+from workflow.definition import default_folder
 
 SUGGESTION = (default_folder() / "suggestion.yaml").read_text(encoding="utf-8")
 EXPERTS = "state 'under_expert_review' step"
 FIRST_SCORE = "conditions: [{number_at_least: {field: expert_score, min: 80}}]"
-
-
-def problems(text: str, *, stored: bool = False) -> list[Problem]:
-    try:
-        parse(text, file="suggestion.yaml", stored=stored)
-    except DefinitionError as exc:
-        return list(exc.problems)
-    return []
 
 
 MEANINGS = [
@@ -61,9 +52,9 @@ MEANINGS = [
 def test_meaning__a_mistake_is_a_problem_on_its_line_and_a_stored_version_loads(
         old, new, fragment, reason):
     text = edit(SUGGESTION, old, new)
-    assert [str(p) for p in problems(text)] == [
+    assert [str(p) for p in problems_in(text, "suggestion.yaml")] == [
         f"suggestion.yaml:{line_of(text, fragment)}: {reason}"]
-    assert problems(text, stored=True) == []
+    assert problems_in(text, "suggestion.yaml", stored=True) == []
 
 
 @pytest.mark.parametrize("name", [
@@ -76,14 +67,14 @@ def test_meaning__a_mistake_is_a_problem_on_its_line_and_a_stored_version_loads(
 ])
 def test_meaning__a_field_that_a_step_an_action_or_an_effect_writes_is_a_field(name):
     text = edit(SUGGESTION, FIRST_SCORE, FIRST_SCORE.replace("expert_score", name))
-    assert problems(text) == []
+    assert problems_in(text, "suggestion.yaml") == []
 
 
 def test_meaning__a_start_form_open_to_any_field_lets_any_name_be_a_field():
     text = edit(SUGGESTION, "  additionalProperties: false\n  required: [title, category",
                 "  required: [title, category")
     text = edit(text, FIRST_SCORE, FIRST_SCORE.replace("expert_score", "whatever"))
-    assert problems(text) == []
+    assert problems_in(text, "suggestion.yaml") == []
 
 
 def test_meaning__the_command_line_lists_every_mistake_of_a_file_at_once(tmp_path):
@@ -109,7 +100,7 @@ def test_meaning__a_rung_after_the_timer_that_leaves_the_state_is_a_problem(tmp_
     assert_check_reports_each_edit(tmp_path, ACCEPTANCE, [
         (RECTIFICATION, f"reminders: {ladder}", f"reminders: {ladder}",
          f"{LEAVES} {late} (deadline_days 20)")])
-    assert problems(text, stored=True) == []
+    assert problems_in(text, "suggestion.yaml", stored=True) == []
 
 
 @pytest.mark.parametrize(("old", "new"), [
@@ -119,4 +110,4 @@ def test_meaning__a_rung_after_the_timer_that_leaves_the_state_is_a_problem(tmp_
 ])
 def test_meaning__a_rung_before_the_timer_or_a_timer_that_may_not_leave_is_no_problem(old, new):
     text = edit(edit(ACCEPTANCE, RECTIFICATION, "reminders: {before_days: 5}"), old, new)
-    assert problems(text) == []
+    assert problems_in(text, "suggestion.yaml") == []

@@ -6,9 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.definition_text import edit, line_of
-from workflow.definition import Problem, parse
-from workflow.errors import DefinitionError
+from tests.definition_text import edit, line_of, problems_in
 
 BASE = """\
 name: keyword_check
@@ -66,16 +64,8 @@ transitions:
 at the top and inside a subschema with its own ``$id``."""
 
 
-def problems_in(text: str, *, stored: bool = False) -> list[Problem]:
-    try:
-        parse(text, file="keywords.yaml", stored=stored)
-    except DefinitionError as exc:
-        return list(exc.problems)
-    return []
-
-
 def test_schema_keywords__the_base_definition_is_clean():
-    assert problems_in(BASE) == []
+    assert problems_in(BASE, "keywords.yaml") == []
 
 
 EDITS = [
@@ -132,14 +122,14 @@ EDITS = [
 @pytest.mark.parametrize(("old", "new", "fragment", "reason"), EDITS)
 def test_schema_keywords__reported_in_a_new_file_with_its_line(old, new, fragment, reason):
     text = edit(BASE, old, new)
-    problems = problems_in(text)
+    problems = problems_in(text, "keywords.yaml")
     assert [(p.file, p.line) for p in problems] == [("keywords.yaml", line_of(text, fragment))]
     assert problems[0].reason.startswith(reason), problems[0].reason
 
 
 @pytest.mark.parametrize(("old", "new", "fragment", "reason"), EDITS)
 def test_schema_keywords__left_alone_in_a_stored_version(old, new, fragment, reason):
-    assert problems_in(edit(BASE, old, new), stored=True) == []
+    assert problems_in(edit(BASE, old, new), "keywords.yaml", stored=True) == []
 
 
 def test_schema_keywords__every_problem_of_a_file_at_once():
@@ -147,6 +137,6 @@ def test_schema_keywords__every_problem_of_a_file_at_once():
     for case in EDITS[:7]:
         old, new, _fragment, _reason = case.values
         text = edit(text, old, new)
-    problems = problems_in(text)
+    problems = problems_in(text, "keywords.yaml")
     assert sorted(p.line for p in problems) == sorted(
         line_of(text, case.values[2]) for case in EDITS[:7])

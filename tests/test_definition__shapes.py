@@ -7,10 +7,9 @@ from __future__ import annotations
 
 import pytest
 
-from tests.definition_text import assert_check_reports_each_edit, edit, line_of
+from tests.definition_text import assert_check_reports_each_edit, edit, line_of, problems_in
 from tests.test_definition__check import TINY
-from workflow.definition import Problem, parse
-from workflow.errors import DefinitionError
+from workflow.definition import parse
 
 STEP = "      deadline_days: 3\n"
 SCORED = edit(TINY, STEP, STEP + "      mode: all\n      scoring:\n        criteria:\n"
@@ -26,14 +25,6 @@ REVIEW = "state 'under_review' step"
 REJECT = "{action: reject, source: under_review, dest: rejected, outcome: reject"
 SUBMIT = "{action: submit, source: draft, dest: under_review, outcome: submit, by: owner"
 TIMER = "  - {state: waiting, after_working_days: 2, action: conclude}\n"
-
-
-def problems(text: str, *, stored: bool = False) -> list[Problem]:
-    try:
-        parse(text, file="tiny.yaml", stored=stored)
-    except DefinitionError as exc:
-        return list(exc.problems)
-    return []
 
 
 SHAPES = [
@@ -162,8 +153,8 @@ SHAPES = [
 def test_shapes__a_wrong_shape_is_a_problem_on_its_line_and_a_stored_version_loads(
         base, old, new, fragment, reason):
     text = edit(base, old, new)
-    assert [str(p) for p in problems(text)] == [f"tiny.yaml:{line_of(text, fragment)}: {reason}"]
-    assert problems(text, stored=True) == []
+    assert [str(p) for p in problems_in(text)] == [f"tiny.yaml:{line_of(text, fragment)}: {reason}"]
+    assert problems_in(text, stored=True) == []
 
 
 def test_shapes__a_text_for_a_list_of_names_is_one_name_in_a_stored_version_too():

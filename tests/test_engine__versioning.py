@@ -10,7 +10,7 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import func, select
 
-from tests.definition_text import line_of
+from tests.definition_text import line_of, problems_on_check
 from tests.factories import (
     actor_getter,
     copy_definitions,
@@ -254,18 +254,14 @@ def test_versioning__a_version_stored_with_loose_shapes_still_loads_and_keeps_du
     assert_all_replay(now)
 
     # The same text as a file is refused: every loose shape on its line.
-    path = tmp_path / "payout.yaml"
-    path.write_text(old_text, encoding="utf-8")
-    result = CliRunner().invoke(cli, ["definitions", "check", str(path)])
-    assert result.exit_code == 1
     cancel = line_of(old_text, 'requires_comment: "yes"')
-    assert [line for line in result.output.splitlines() if line.startswith(f"{path}:")] == [
-        f"{path}:{line_of(old_text, 'deadline_days: true')}: state 'under_list_confirmation' "
+    assert problems_on_check(tmp_path, old_text) == [
+        f"{line_of(old_text, 'deadline_days: true')}: state 'under_list_confirmation' "
         "step: deadline_days must be a whole number of working days ≥ 1, got true",
-        f"{path}:{cancel}: transition 'cancel': requires_comment must be true or false, got the "
+        f"{cancel}: transition 'cancel': requires_comment must be true or false, got the "
         "text 'yes'",
-        f"{path}:{cancel}: transition 'cancel': label: unknown language 'zh-CN' (en or zh)",
-        f"{path}:{line_of(old_text, 'not_by_actors_of: confirm_list')}: transition 'approve': "
+        f"{cancel}: transition 'cancel': label: unknown language 'zh-CN' (en or zh)",
+        f"{line_of(old_text, 'not_by_actors_of: confirm_list')}: transition 'approve': "
         "not_by_actors_of must be a list of action names, got the text 'confirm_list'",
     ]
 
@@ -296,19 +292,15 @@ def test_versioning__a_version_stored_with_mistakes_of_meaning_still_loads_and_a
     assert_all_replay(now)
 
     # The same text as a file is refused: every mistake on its line.
-    path = tmp_path / "payout.yaml"
-    path.write_text(old_text, encoding="utf-8")
-    result = CliRunner().invoke(cli, ["definitions", "check", str(path)])
-    assert result.exit_code == 1
     review = "state 'under_finance_review' step copy_to"
-    assert [line for line in result.output.splitlines() if line.startswith(f"{path}:")] == [
-        f"{path}:{line_of(old_text, 'before_days: 5')}: state 'under_list_confirmation' step "
+    assert problems_on_check(tmp_path, old_text) == [
+        f"{line_of(old_text, 'before_days: 5')}: state 'under_list_confirmation' step "
         "reminders: before_days 5 is not less than deadline_days 5: the reminder would fall on "
         "the day the task opens or before it",
-        f"{path}:{line_of(old_text, 'role: auditor')}: {review}: role 'auditor' is granted "
+        f"{line_of(old_text, 'role: auditor')}: {review}: role 'auditor' is granted "
         "without a scope; leave out scope 'finance_dept'",
-        f"{path}:{line_of(old_text, 'departmnt')}: {review}: scope_from: no field 'departmnt' "
+        f"{line_of(old_text, 'departmnt')}: {review}: scope_from: no field 'departmnt' "
         "in this definition",
-        f"{path}:{line_of(old_text, 'yaer')}: transition 'cancel': guard 'field_in': field: no "
+        f"{line_of(old_text, 'yaer')}: transition 'cancel': guard 'field_in': field: no "
         "field 'yaer' in this definition",
     ]
