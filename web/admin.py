@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
@@ -31,7 +31,7 @@ def _page(message: str | None = None, status: int = 200) -> Any:
     _definitions, problems = load_folder(engine().catalog.folder)
     catalog = engine().catalog
     versions = catalog.versions()
-    titles = {v["id"]: catalog.by_id(int(str(v["id"]))).definition.title for v in versions}
+    titles = {v["id"]: catalog.by_id(cast(int, v["id"])).definition.title for v in versions}
     return render_template("admin.html", users=users, departments=departments, fields=fields,
                            versions=versions, titles=titles, problems=problems,
                            calendar_gaps=engine().calendar.unknown_years(
