@@ -324,3 +324,10 @@ def test_web__an_acceptance_names_its_project_from_a_list_of_ones_own(login, eng
 def test_web__admin_lists_definitions_by_their_titles(login):
     page = login("sta_admin").get("/admin", headers={"Accept-Language": "zh-CN,zh;q=0.9"})
     assert "项目验收 <small>acceptance</small>" in page.get_data(as_text=True)
+
+
+def test_web__admin_shows_each_users_roles_in_words_beside_the_codes(login):
+    page = login("sta_admin").get("/admin", headers={"Accept-Language": "zh-CN,zh;q=0.9"})
+    html = page.get_data(as_text=True)
+    assert 'value="dept_head@smelting"' in html  # still edited as written
+    assert '<small class="muted">部门负责人 · 电解铝厂</small>' in html

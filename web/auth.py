@@ -242,8 +242,8 @@ def _profile(*, token: str | None) -> Any:
         tokens = org.tokens_of(conn, user_id=actor.id)
     from .screens import role_names
 
-    return render_template("profile.html", token=token, tokens=tokens, roles=role_names(actor),
-                           delegations=_delegations())
+    return render_template("profile.html", token=token, tokens=tokens,
+                           roles=role_names(actor.roles), delegations=_delegations())
 
 
 def _delegations() -> list[Any]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
@@ -34,15 +35,16 @@ def choices(workflow: str | None = None) -> Choices:
                    [(f["code"], f[key]) for f in fields], users, states)
 
 
-def role_names(person: Actor) -> list[str]:
-    """The person's roles in words, each with the department or field it is held in."""
+def role_names(roles: Iterable[tuple[str, str]], named: Choices | None = None) -> list[str]:
+    """Roles as (role, scope) in words, each with the department or field it is held in;
+    ``named``, when the caller shows many people's roles, saves reading the names again."""
     from workflow.actors import SCOPED_ROLES
 
     from .forms import role_label
 
-    named = choices()
+    named = named or choices()
     return sorted(role_label(role, named.name(SCOPED_ROLES.get(role, ""), scope) if scope else "")
-                  for role, scope in person.roles)
+                  for role, scope in roles)
 
 
 def working_days_left(due: datetime | None) -> int | None:
