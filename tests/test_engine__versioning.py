@@ -226,13 +226,16 @@ is meant), ``requires_comment: "yes"`` (a text where true or false is) and a lab
 ``zh-CN`` (a language nobody reads)."""
 
 
+def no_new_file_checks(before: pytest.MonkeyPatch) -> None:
+    """A release from before the checks that only guard new files: none of them reports."""
+    before.setattr(checker.Checker, "add_if_new", lambda self, line, reason: None)
+
+
 def test_versioning__a_version_stored_with_loose_shapes_still_loads_and_keeps_duties_apart(
         database, clock, calendar, tmp_path, monkeypatch):
     old_text = PAYOUT_WITH_LOOSE_SHAPES.read_text(encoding="utf-8")
     now, actor, payout, stored = stored_before_a_check(  # that release had no shape checks
-        database, clock, calendar, tmp_path, monkeypatch, old_text,
-        lambda before: before.setattr(checker.Checker, "add_if_new",
-                                      lambda self, line, reason: None))
+        database, clock, calendar, tmp_path, monkeypatch, old_text, no_new_file_checks)
     step = stored.states["under_list_confirmation"].step
     assert step is not None and step.deadline_days == 1
     [approve] = stored.transitions_for("under_finance_review", "approve")
@@ -278,9 +281,7 @@ def test_versioning__a_version_stored_with_mistakes_of_meaning_still_loads_and_a
         database, clock, calendar, tmp_path, monkeypatch):
     old_text = PAYOUT_WITH_LOOSE_MEANINGS.read_text(encoding="utf-8")
     now, actor, payout, stored = stored_before_a_check(  # that release had no such checks
-        database, clock, calendar, tmp_path, monkeypatch, old_text,
-        lambda before: before.setattr(checker.Checker, "add_if_new",
-                                      lambda self, line, reason: None))
+        database, clock, calendar, tmp_path, monkeypatch, old_text, no_new_file_checks)
     step = stored.states["under_finance_review"].step
     assert step is not None and [a.role for a in step.copy_to] == ["dept_head", "auditor"]
 
