@@ -14,7 +14,7 @@ from workflow.errors import ValidationFailed
 
 from .auth import roles_required
 from .errors import message_of
-from .screens import choices, engine, role_names
+from .screens import choices_of, engine, role_names
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -32,9 +32,8 @@ def _page(message: str | None = None, status: int = 200) -> Any:
     catalog = engine().catalog
     versions = catalog.versions()
     titles = {v["id"]: catalog.by_id(cast(int, v["id"])).definition.title for v in versions}
-    named = choices()
-    role_words = {u.username: role_names([(role, scope) for role, _at, scope
-                                          in (r.partition("@") for r in u.roles)], named)
+    named = choices_of(departments, fields)
+    role_words = {u.username: role_names([org.parse_role(r) for r in u.roles], named)
                   for u in users}
     return render_template("admin.html", users=users, departments=departments, fields=fields,
                            versions=versions, titles=titles, role_words=role_words,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any
 
@@ -29,10 +29,17 @@ def choices(workflow: str | None = None) -> Choices:
         departments = org.departments(conn)
         fields = org.fields(conn)
         users = logins.display_names(conn)
-    key = "name_zh" if language() == "zh" else "name_en"
     states = engine().catalog.newest(workflow).definition.states if workflow else {}
+    return choices_of(departments, fields, users, states)
+
+
+def choices_of(departments: Iterable[Mapping[str, Any]], fields: Iterable[Mapping[str, Any]],
+               users: list[tuple[str, str]] | None = None,
+               states: Mapping[str, Any] | None = None) -> Choices:
+    """Choices from departments and fields already read, named in the page's language."""
+    key = "name_zh" if language() == "zh" else "name_en"
     return Choices([(d["code"], d[key]) for d in departments],
-                   [(f["code"], f[key]) for f in fields], users, states)
+                   [(f["code"], f[key]) for f in fields], users or [], states or {})
 
 
 def role_names(roles: Iterable[tuple[str, str]], named: Choices | None = None) -> list[str]:
