@@ -228,8 +228,7 @@ class Database:
             if not self.is_sqlite:
                 driver.autocommit = True
             yield conn
-            clean = not conn.in_transaction() and not driver.in_transaction \
-                if self.is_sqlite else not conn.in_transaction()
+            clean = not conn.in_transaction() and not (self.is_sqlite and driver.in_transaction)
         finally:
             if not self.is_sqlite:
                 try:
